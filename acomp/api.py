@@ -1,0 +1,62 @@
+"""The top-level calls: ``algorithms``, ``alloc``, and one-shot ``compress``/``decompress``."""
+
+from __future__ import annotations
+
+from acomp.errors import AcompError, InvalidArgument
+from acomp.records import AlgorithmRecord
+from acomp.registry import get_registry
+from acomp.request import DST_MAX, BufferLike, Request
+from acomp.transform import Transform
+
+__all__ = ["algorithms", "alloc", "compress", "decompress", "register_plugin", "unregister_plugin"]
+
+
+def algorithms() -> list[AlgorithmRecord]:
+    """One record per registered driver, like ``/proc/crypto``."""
+    return get_registry().records()
+
+
+def alloc(name: str, **params: object) -> Transform:
+    """Allocate a transform (kernel: ``crypto_alloc_acomp``).
+
+    ``name`` is an algorithm name (the highest-priority driver wins) or a
+    driver name (that driver exactly).  ``params`` go to the driver
+    (e.g. ``level=``); unknown ones raise :class:`~acomp.errors.InvalidArgument`.
+    Unknown names raise :class:`~acomp.errors.AlgorithmNotFound`.
+    """
+    record = get_registry().lookup(name)
+    try:
+        driver = record.driver_cls(**params)
+    except AcompError:
+        raise
+    except TypeError as exc:
+        raise InvalidArgument(f"{record.driver_name}: bad parameters {params}: {exc}") from exc
+    return Transform(driver, record)
+
+
+def compress(data: BufferLike, alg: str, **params: object) -> bytes:
+    """Compress ``data`` in one call and return the compressed bytes."""
+    with alloc(alg, **params) as tfm:
+        req = Request(data)
+        tfm.compress(req)
+        return bytes(memoryview(req.dst)[: req.dlen])
+
+
+def decompress(data: BufferLike, alg: str, max_size: int = DST_MAX, **params: object) -> bytes:
+    """Decompress ``data`` in one call; output larger than ``max_size`` is an error (ENOSPC)."""
+    if max_size <= 0:
+        raise InvalidArgument(f"max_size must be > 0, got {max_size}")
+    with alloc(alg, **params) as tfm:
+        req = Request(data, dlen=max_size)
+        tfm.decompress(req)
+        return bytes(memoryview(req.dst)[: req.dlen])
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str | None:
+    """Register a plugin object at run time (a module or an object with hookimpls)."""
+    return get_registry().register_plugin(plugin, name)
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin and its drivers."""
+    get_registry().unregister_plugin(name)

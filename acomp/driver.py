@@ -1,0 +1,145 @@
+"""What a plugin implements: the driver (kernel: ``struct acomp_alg``).
+
+A driver is a subclass of :class:`Driver`.  Its class attributes are its
+capability record; an instance is one transform's context (kernel: the tfm
+context), created by :func:`acomp.alloc` with the caller's parameters.
+
+The one-buffer operations take the source and the destination *capacity* and
+return the output bytes; the core copies them into the caller's ``dst``, so a
+driver never sees (and cannot overrun) the caller's buffer.  The core also
+checks the returned length against the capacity.  Errors are raised as
+:class:`~acomp.errors.AcompError` subclasses; anything else is a driver bug and
+is reported as :class:`~acomp.errors.DriverError` naming the driver.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Literal, Union
+
+from acomp.errors import AcompError, InvalidArgument, NotSupported
+from acomp.request import BufferLike
+
+__all__ = ["Driver", "Feature", "Op", "Result"]
+
+#: What a driver's operation returns: the output bytes, or the error of this unit.
+Result = Union[bytes, bytearray, memoryview, AcompError]
+
+Op = Literal["compress", "decompress"]
+
+
+class Feature(enum.Flag):
+    """Capability flags a driver declares (kernel: ``cra_flags``)."""
+
+    NONE = 0
+    #: ``CRYPTO_ALG_REQ_CHAIN``: chains go to the driver's batch hook.
+    REQ_CHAIN = enum.auto()
+    #: ``CRYPTO_ALG_REQ_SEG``: segmented requests go to the driver's batch hook.
+    REQ_SEG = enum.auto()
+    #: ``CRYPTO_ALG_ASYNC``: the driver completes submissions asynchronously itself.
+    ASYNC = enum.auto()
+    #: Backed by a (possibly emulated) device with a state (bound, disabled).
+    DEVICE = enum.auto()
+
+
+class Driver:
+    """Base class for compression drivers.
+
+    Subclasses set the class attributes below and implement :meth:`compress`
+    and :meth:`decompress`.  A driver that has a real batch path overrides
+    :meth:`batch_compress` / :meth:`batch_decompress` and sets ``batch_size``;
+    one that completes work on its own threads or device overrides :meth:`submit`.
+    """
+
+    #: Algorithm name (kernel: ``cra_name``), e.g. ``"deflate"``.
+    alg_name: ClassVar[str]
+    #: Unique driver name (kernel: ``cra_driver_name``), e.g. ``"deflate-generic"``.
+    driver_name: ClassVar[str]
+    #: Among drivers of one algorithm, the highest priority is allocated by name.
+    priority: ClassVar[int] = 100
+    #: Requests per batch call (kernel: ``crypto_acomp_batch_size``); 1 = no batching.
+    batch_size: ClassVar[int] = 1
+    #: True when the batch hook runs its requests in parallel (``acomp_has_async_batching``).
+    async_batching: ClassVar[bool] = False
+    #: Capability flags.
+    features: ClassVar[Feature] = Feature.NONE
+    #: Streams with equal wire format are readable by each other's drivers;
+    #: defaults to the algorithm name (e.g. every ``deflate`` driver emits raw deflate).
+    wire_format: ClassVar[str] = ""
+    #: Parameters :func:`acomp.alloc` accepts, with their defaults.
+    params: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, **params: object) -> None:
+        unknown = set(params) - set(self.params)
+        if unknown:
+            raise InvalidArgument(
+                f"{self.driver_name}: unknown parameter(s) {sorted(unknown)}; "
+                f"accepted: {sorted(self.params) or 'none'}"
+            )
+        self.config: dict[str, object] = {**self.params, **params}
+
+    # -- one buffer ------------------------------------------------------------
+
+    def compress(self, src: BufferLike, capacity: int) -> bytes | bytearray | memoryview:
+        """Compress ``src``; raise :class:`~acomp.errors.NoSpace` if the output exceeds ``capacity``."""
+        raise NotSupported(f"{self.driver_name} does not compress")
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes | bytearray | memoryview:
+        """Decompress ``src``, never producing (or allocating) more than ``capacity`` bytes.
+
+        Corrupt or truncated input raises :class:`~acomp.errors.InvalidData`
+        (or :class:`~acomp.errors.BadMessage`); output beyond ``capacity``
+        raises :class:`~acomp.errors.NoSpace`.
+        """
+        raise NotSupported(f"{self.driver_name} does not decompress")
+
+    def compress_bound(self, slen: int) -> int:
+        """Worst-case compressed size of ``slen`` bytes (used when ``dst`` is None)."""
+        return slen + (slen >> 3) + 128
+
+    # -- batches (kernel: acomp_alg.batch_compress / batch_decompress) ----------
+
+    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[Result]:
+        """Compress each source; one result (bytes or error) per source, in order.
+
+        The default is a loop over :meth:`compress`; drivers with a real batch
+        path override it.  Never raise for one unit: return its error.
+        """
+        return [_run_one(self.compress, s, c) for s, c in zip(srcs, capacities)]
+
+    def batch_decompress(
+        self, srcs: Sequence[BufferLike], capacities: Sequence[int]
+    ) -> list[Result]:
+        """Decompress each source; one result per source, as :meth:`batch_compress`."""
+        return [_run_one(self.decompress, s, c) for s, c in zip(srcs, capacities)]
+
+    # -- async (kernel: -EINPROGRESS and a completion) ---------------------------
+
+    def submit(
+        self, op: Op, src: BufferLike, capacity: int, done: Callable[[Result], None]
+    ) -> bool:
+        """Start ``op`` without blocking and call ``done(result)`` exactly once later.
+
+        Return False when the driver has no asynchronous path of its own: the
+        core then runs the operation on its worker threads.
+        """
+        return False
+
+    # -- life cycle ----------------------------------------------------------------
+
+    def available(self) -> bool:
+        """False when the driver cannot take work (e.g. a device disabled itself)."""
+        return True
+
+    def close(self) -> None:
+        """Release the transform's resources (kernel: ``crypto_free_acomp``)."""
+
+
+def _run_one(
+    fn: Callable[[BufferLike, int], bytes | bytearray | memoryview], src: BufferLike, cap: int
+) -> Result:
+    try:
+        return fn(src, cap)
+    except AcompError as exc:
+        return exc

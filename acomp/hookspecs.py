@@ -1,0 +1,59 @@
+"""The plugin hooks (pluggy hookspecs) a compression plugin may implement.
+
+A plugin is a module (or object) registered under the entry-point group
+``acomp.plugins``.  It implements one or more hooks below, marked with
+:data:`acomp.hookimpl`::
+
+    import acomp
+
+    @acomp.hookimpl
+    def acomp_register_drivers(register):
+        register(MyDriver)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from acomp.driver import Driver
+    from acomp.registry import Registry
+
+PROJECT = "acomp"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def acomp_register_drivers(register: Callable[[type[Driver]], None]) -> None:
+    """Register this plugin's drivers (kernel: ``crypto_register_acomp``).
+
+    Call ``register(DriverClass)`` once per driver, where ``DriverClass`` is a
+    subclass of :class:`acomp.Driver`.  A driver whose ``driver_name`` is
+    already taken is refused with a warning naming both plugins; the other
+    drivers still register.  Called once per plugin, when it is registered.
+    Plugins whose codec library is missing simply register nothing (and may
+    say why with a warning).
+    """
+
+
+@hookspec
+def acomp_plugin_loaded(registry: Registry, plugin_name: str) -> None:
+    """Called after a plugin named ``plugin_name`` registered its drivers.
+
+    Lets a plugin observe others (e.g. log, or adjust its own priority policy).
+    Most plugins do not implement it.
+    """
+
+
+@hookspec(firstresult=True)
+def acomp_describe_driver(driver_name: str) -> dict[str, object] | None:
+    """Return extra, human-readable facts about ``driver_name`` or ``None``.
+
+    The first plugin that knows the driver answers (``firstresult``).  The CLI's
+    ``acomp list`` shows these facts, e.g. an emulated device's work queues.
+    """

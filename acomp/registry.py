@@ -1,0 +1,231 @@
+"""The algorithm registry: pluggy plugin manager, entry points, records, lookup.
+
+Kernel counterpart: ``crypto/api.c`` (``crypto_alg_list``, ``crypto_alg_lookup``)
+plus module loading.  Plugins come from the entry-point group ``acomp.plugins``
+unless ``ACOMP_DISABLE_PLUGIN_AUTOLOAD=1``; ``ACOMP_PLUGINS=a,b`` loads only the
+named entry points.  A plugin that fails to import or to register gives an
+:class:`AcompPluginWarning` naming it, and the others still load.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from acomp import hookspecs
+from acomp.driver import Driver
+from acomp.errors import AlgorithmNotFound, InvalidArgument
+from acomp.records import AlgorithmRecord
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AcompPluginWarning",
+    "Registry",
+    "get_registry",
+]
+
+ENTRY_POINT_GROUP = "acomp.plugins"
+AUTOLOAD_ENV = "ACOMP_DISABLE_PLUGIN_AUTOLOAD"
+ALLOWLIST_ENV = "ACOMP_PLUGINS"
+
+
+class AcompPluginWarning(UserWarning):
+    """A plugin could not be imported or registered, or registered a bad driver."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, AcompPluginWarning, stacklevel=3)
+
+
+def _env_allowlist() -> set[str] | None:
+    raw = os.environ.get(ALLOWLIST_ENV, "").strip()
+    if not raw:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _autoload_disabled() -> bool:
+    return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+class Registry:
+    """Registered drivers, by driver name; lookup by algorithm or driver name.
+
+    ``autoload=None`` follows the environment (see module docs); entry points
+    are loaded lazily, on the first query.
+    """
+
+    def __init__(self, *, autoload: bool | None = None) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._autoload = (not _autoload_disabled()) if autoload is None else autoload
+        self._loaded = False
+        self._lock = threading.RLock()
+        self._records: dict[str, AlgorithmRecord] = {}
+        self._seq = 0
+
+    # -- plugins -----------------------------------------------------------------
+
+    def load_entry_points(self, names: Iterable[str] | None = None) -> list[str]:
+        """Import and register plugins of the ``acomp.plugins`` group; return their names.
+
+        ``names`` (or ``ACOMP_PLUGINS``) restricts loading to those entry points.
+        """
+        allow = set(names) if names is not None else _env_allowlist()
+        loaded: list[str] = []
+        with self._lock:
+            self._loaded = True
+            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                if allow is not None and ep.name not in allow:
+                    continue
+                if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
+                    continue
+                try:
+                    plugin = ep.load()
+                except Exception as exc:  # any import failure must not stop the others
+                    _warn(f"acomp: plugin {ep.name!r} ({ep.value}) failed to import: {exc!r}; skipped")
+                    continue
+                if self.register_plugin(plugin, name=ep.name) is not None:
+                    loaded.append(ep.name)
+            if allow:
+                missing = allow - {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+                for name in sorted(missing):
+                    _warn(f"acomp: {ALLOWLIST_ENV} names plugin {name!r}, which is not installed")
+        return loaded
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    if self._autoload:
+                        self.load_entry_points()
+                    self._loaded = True
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> str | None:
+        """Register a plugin object (module or instance) and its drivers.
+
+        Returns the plugin's name, or None (with a warning) when it was refused:
+        a malformed hook, or a hook that raised.  Nothing of a refused plugin
+        stays registered.
+        """
+        with self._lock:
+            try:
+                plugin_name = self.pm.register(plugin, name)
+            except Exception as exc:
+                _warn(f"acomp: plugin {name or plugin!r} could not be registered: {exc}")
+                return None
+            if plugin_name is None:  # blocked
+                return None
+            pending: list[type[Driver]] = []
+            try:
+                for impl in self.pm.hook.acomp_register_drivers.get_hookimpls():
+                    if impl.plugin is plugin:
+                        impl.function(register=pending.append)
+            except Exception as exc:
+                self.pm.unregister(plugin)
+                _warn(f"acomp: plugin {plugin_name!r} raised in acomp_register_drivers: {exc!r}; skipped")
+                return None
+            for driver_cls in pending:
+                self._add_driver(driver_cls, plugin_name)
+            self.pm.hook.acomp_plugin_loaded(registry=self, plugin_name=plugin_name)
+            return plugin_name
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove a plugin and every driver it registered (kernel: rmmod)."""
+        with self._lock:
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None:
+                self.pm.unregister(plugin)
+            for driver_name in [d for d, r in self._records.items() if r.plugin == name]:
+                del self._records[driver_name]
+
+    def plugin_names(self) -> list[str]:
+        self._ensure_loaded()
+        return sorted(n for n, _ in self.pm.list_name_plugin())
+
+    def _add_driver(self, driver_cls: Any, plugin_name: str) -> None:
+        problem = _validate_driver(driver_cls)
+        if problem:
+            _warn(f"acomp: plugin {plugin_name!r} registered an invalid driver {driver_cls!r}: {problem}")
+            return
+        existing = self._records.get(driver_cls.driver_name)
+        if existing is not None:
+            _warn(
+                f"acomp: plugin {plugin_name!r} registered driver {driver_cls.driver_name!r}, "
+                f"already registered by plugin {existing.plugin!r}; the duplicate is refused"
+            )
+            return
+        self._seq += 1
+        self._records[driver_cls.driver_name] = AlgorithmRecord.from_driver(driver_cls, plugin_name, self._seq)
+
+    # -- queries -------------------------------------------------------------------
+
+    def records(self) -> list[AlgorithmRecord]:
+        """Every registered driver: by algorithm name, then best first."""
+        self._ensure_loaded()
+        with self._lock:
+            recs = list(self._records.values())
+        return sorted(recs, key=lambda r: (r.alg_name, -r.priority, -r.seq))
+
+    def lookup(self, name: str) -> AlgorithmRecord:
+        """The driver named ``name``, else the best driver of algorithm ``name``.
+
+        Among equal priorities the most recently registered wins, as in the
+        kernel's ``crypto_alg_lookup`` (new algorithms go to the list's head).
+        """
+        if not isinstance(name, str):
+            raise InvalidArgument(f"algorithm name must be a str, got {type(name).__name__}")
+        self._ensure_loaded()
+        with self._lock:
+            rec = self._records.get(name)
+            if rec is not None:
+                return rec
+            candidates = [r for r in self._records.values() if r.alg_name == name]
+        if not candidates:
+            known = ", ".join(sorted({r.alg_name for r in self.records()} | set(self._records)))
+            raise AlgorithmNotFound(f"no driver for algorithm or driver {name!r} (registered: {known or 'none'})")
+        return max(candidates, key=lambda r: (r.priority, r.seq))
+
+
+def _validate_driver(driver_cls: Any) -> str | None:
+    if not (isinstance(driver_cls, type) and issubclass(driver_cls, Driver)):
+        return "not a subclass of acomp.Driver"
+    for attr in ("alg_name", "driver_name"):
+        value = getattr(driver_cls, attr, None)
+        if not isinstance(value, str) or not value:
+            return f"{attr} must be a non-empty str"
+    if not isinstance(driver_cls.priority, int):
+        return "priority must be an int"
+    if not isinstance(driver_cls.batch_size, int) or not 1 <= driver_cls.batch_size <= 1024:
+        return "batch_size must be an int in 1..1024"
+    if driver_cls.batch_size > 1 and driver_cls.batch_compress is Driver.batch_compress:
+        return f"batch_size={driver_cls.batch_size} claimed without a batch_compress hook"
+    return None
+
+
+_default: Registry | None = None
+_default_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry (created on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Registry()
+    return _default
+
+
+def reset_registry(registry: Registry | None = None) -> Registry:
+    """Replace the process-wide registry (tests; a fresh one re-reads the environment)."""
+    global _default
+    with _default_lock:
+        _default = registry if registry is not None else Registry()
+        return _default

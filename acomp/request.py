@@ -1,0 +1,190 @@
+"""The request (kernel: ``struct acomp_req``) and its flags.
+
+A request carries one source buffer and one destination buffer.  ``dst`` is a
+writable buffer whose length is the capacity, or ``None``: then the transform
+allocates the output, bounded by ``dlen`` when it is non-zero, else by
+:data:`DST_MAX` for decompression and by the driver's worst-case bound for
+compression.  On completion ``dlen`` holds the bytes written and ``err`` is
+``None`` or the :class:`~acomp.errors.AcompError` of this request alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Union
+
+import attrs
+
+from acomp.errors import AcompError, InProgress
+
+if TYPE_CHECKING:
+    from collections.abc import Buffer
+
+    BufferLike = Union[Buffer, bytes, bytearray, memoryview]
+else:
+    BufferLike = Union[bytes, bytearray, memoryview]
+
+__all__ = [
+    "DST_MAX",
+    "PAGE_SIZE",
+    "Request",
+    "RequestFlags",
+    "reqchain_init",
+    "request_chain",
+]
+
+#: The page size of the kernel we model (zswap's unit).
+PAGE_SIZE = 4096
+
+#: Upper bound on an output the transform allocates for ``dst=None`` when the
+#: request gives no ``dlen`` (kernel: ``CRYPTO_ACOMP_DST_MAX``, 128 KiB).
+DST_MAX = 128 * 1024
+
+
+class RequestFlags(enum.IntFlag):
+    """Request flags, with the kernel's values."""
+
+    #: ``CRYPTO_ACOMP_REQ_POLL``: the caller completes the request by polling.
+    POLL = 0x00000001
+    #: ``CRYPTO_TFM_REQ_MAY_SLEEP``: the submitter may block (sync waits).
+    MAY_SLEEP = 0x00000200
+    #: ``CRYPTO_TFM_REQ_MAY_BACKLOG``: a full queue backlogs the request (EBUSY) instead of failing.
+    MAY_BACKLOG = 0x00000400
+
+
+# Request life cycle; kept as plain ints on the hot path.
+IDLE, PENDING, DONE = 0, 1, 2
+
+
+@attrs.define(slots=True, eq=False)
+class Request:
+    """One compression or decompression request (kernel: ``struct acomp_req``).
+
+    ``eq=False``: a request is an identity (it may sit in a chain, a set or a
+    queue), never compared by value.
+    """
+
+    #: Input bytes (any object supporting the buffer protocol).
+    src: BufferLike
+    #: Writable destination (its length is the capacity) or ``None`` (allocated).
+    dst: Any = None
+    #: :class:`RequestFlags` bits.
+    flags: int = 0
+    #: Called exactly once with the request when an async submission completes.
+    callback: Callable[[Request], None] | None = None
+    #: Caller's cookie for the callback (kernel: ``req->base.data``).
+    data: Any = None
+    #: In: capacity bound when ``dst`` is None (0 = default); out: bytes written.
+    dlen: int = 0
+    #: ``None`` or the error of this request alone.
+    err: AcompError | None = None
+    #: Segmentation: when non-zero, ``src`` is split into units of this size and
+    #: ``seg_dlens`` gets one entry per unit (length, or ``-errno``).
+    unit_size: int = 0
+    #: Segmentation results (one per unit): compressed length, or a negative errno.
+    seg_dlens: list[int] | None = attrs.field(default=None, repr=False)
+
+    _chain: list[Request] | None = attrs.field(default=None, init=False, repr=False)
+    _state: int = attrs.field(default=IDLE, init=False, repr=False)
+    _event: threading.Event | None = attrs.field(default=None, init=False, repr=False)
+    _backlogged: bool = attrs.field(default=False, init=False, repr=False)
+
+    # -- results -----------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True once the request has completed (sync or async)."""
+        return self._state == DONE
+
+    def output(self) -> bytes:
+        """The ``dlen`` bytes written to ``dst``; raises ``err`` if the request failed."""
+        if self.err is not None:
+            raise self.err
+        if self.dst is None:
+            return b""
+        return bytes(memoryview(self.dst)[: self.dlen])
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until an async submission completes; False on timeout."""
+        if self._state != PENDING:
+            return True
+        event = self._event
+        if event is None:
+            event = threading.Event()
+            self._event = event
+        # Re-check after publishing the event: the completer sets DONE first,
+        # then reads _event, so one of the two sides always sees the other.
+        if self._state != PENDING:
+            return True
+        return event.wait(timeout)
+
+    # -- chain -------------------------------------------------------------------
+
+    @property
+    def chain(self) -> tuple[Request, ...]:
+        """The requests chained behind this head (not including the head)."""
+        return tuple(self._chain) if self._chain else ()
+
+    def requests(self) -> list[Request]:
+        """The head followed by every chained request, in submission order."""
+        return [self, *self._chain] if self._chain else [self]
+
+    # -- completion (used by the core; drivers do not call this) -----------------
+
+    def _begin(self) -> None:
+        self._state = PENDING
+        self.err = None
+
+    def _complete(self, err: AcompError | None) -> None:
+        """Mark done, fire the callback once, wake a waiter."""
+        self.err = err
+        callback = self.callback
+        if callback is not None:
+            try:
+                callback(self)
+            except Exception as exc:  # a caller's bug must not kill a driver's worker
+                _report_callback_error(self, exc)
+        # DONE only after the callback: whoever waits or polls sees it finished.
+        self._state = DONE
+        event = self._event
+        if event is not None:
+            event.set()
+
+
+def _report_callback_error(req: Request, exc: BaseException) -> None:
+    import warnings
+
+    warnings.warn(
+        f"acomp: completion callback {req.callback!r} raised {exc!r}; ignored",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def reqchain_init(req: Request) -> Request:
+    """Reset ``req``'s chain and mark it in progress (kernel: ``acomp_reqchain_init``)."""
+    req._chain = []
+    req.err = InProgress("chained request not yet processed")
+    return req
+
+
+def request_chain(req: Request, head: Request) -> None:
+    """Append ``req`` to the chain headed by ``head`` (kernel: ``acomp_request_chain``).
+
+    Submitting ``head`` then processes every request of the chain; each gets
+    its own ``err`` and ``dlen``.
+    """
+    if req is head:
+        from acomp.errors import InvalidArgument
+
+        raise InvalidArgument("a request cannot be chained to itself")
+    if head._chain is None:
+        head._chain = []
+    if req._chain:
+        from acomp.errors import InvalidArgument
+
+        raise InvalidArgument("cannot chain a request that heads a chain of its own")
+    req.err = InProgress("chained request not yet processed")
+    head._chain.append(req)

@@ -1,0 +1,99 @@
+"""Segmentation (kernel v6.16+: ``CRYPTO_ALG_REQ_SEG``, ``unit_size``).
+
+Mainline dropped request chaining in v6.16 — "too much book keeping for the
+user": every caller had to allocate, link and walk N requests — and moved to
+one request whose source spans several ``unit_size`` units and whose
+destination has one entry per unit.  Each unit's outcome is its compressed
+length, or a negative errno (``-ENOSPC`` for an incompressible unit).
+
+Here a request with ``unit_size`` set is segmented: ``dst`` is a list of
+writable buffers, one per unit (or ``None``: outputs are allocated), and
+``req.seg_dlens`` gets one int per unit.  A driver that opts in
+(``Feature.REQ_SEG``) gets the units through its batch hook, ``batch_size``
+at a time — the same hook chaining uses, so a driver implements batching once
+and serves both API generations.  Other drivers get the trivial wrapper: one
+unit at a time through the one-buffer op.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from acomp.driver import Feature, Op, Result
+from acomp.errors import AcompError, InvalidArgument
+
+if TYPE_CHECKING:
+    from acomp.request import Request
+    from acomp.transform import Transform
+
+__all__ = ["run_segmented", "split_units"]
+
+#: Most units one segmented request may carry (bounds the per-request lists).
+MAX_UNITS = 4096
+
+
+def split_units(src: object, unit_size: int) -> list[memoryview]:
+    """Zero-copy views of ``src`` in ``unit_size`` pieces (the last may be short)."""
+    if unit_size <= 0:
+        raise InvalidArgument(f"unit_size must be > 0, got {unit_size}")
+    try:
+        view = memoryview(src).cast("B")  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgument(f"src must be a bytes-like object, got {type(src).__name__}") from None
+    return [view[i : i + unit_size] for i in range(0, max(len(view), 1), unit_size)]
+
+
+def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
+    """Run a segmented request; return the number of units that succeeded."""
+    units = split_units(req.src, req.unit_size)
+    if len(units) > MAX_UNITS:
+        raise InvalidArgument(f"{len(units)} units exceed the maximum of {MAX_UNITS}")
+    dsts = req.dst
+    if dsts is None:
+        cap = req.unit_size if op == "decompress" else tfm.driver.compress_bound(req.unit_size)
+        caps = [cap] * len(units)
+    else:
+        if not isinstance(dsts, (list, tuple)) or len(dsts) != len(units):
+            raise InvalidArgument(f"a segmented request needs a list of {len(units)} dst buffers")
+        caps = [len(d) for d in dsts]
+    results: list[Result] = []
+    if Feature.REQ_SEG in tfm.record.features:
+        hook = tfm.driver.batch_compress if op == "compress" else tfm.driver.batch_decompress
+        step = max(1, tfm.batch_size)
+        for start in range(0, len(units), step):
+            try:
+                part = list(hook(units[start : start + step], caps[start : start + step]))
+            except AcompError as exc:
+                part = [exc] * len(units[start : start + step])
+            results.extend(part)
+    else:
+        fn = tfm.driver.compress if op == "compress" else tfm.driver.decompress
+        for unit, cap in zip(units, caps):
+            try:
+                results.append(fn(unit, cap))
+            except AcompError as exc:
+                results.append(exc)
+    outs: list[object] = []
+    dlens: list[int] = []
+    for i, (res, cap) in enumerate(zip(results, caps)):
+        if isinstance(res, AcompError):
+            dlens.append(-res.errno)
+            outs.append(None if dsts is None else dsts[i])
+            continue
+        n = len(res)
+        if n > cap:
+            dlens.append(-28)  # ENOSPC: a driver may not exceed the unit's dst
+            outs.append(None if dsts is None else dsts[i])
+            continue
+        if dsts is None:
+            outs.append(res)
+        else:
+            dsts[i][:n] = res
+            outs.append(dsts[i])
+        dlens.append(n)
+    if dsts is None:
+        req.dst = outs
+    req.seg_dlens = dlens
+    req.dlen = sum(d for d in dlens if d > 0)
+    req.err = None
+    return sum(1 for d in dlens if d >= 0)

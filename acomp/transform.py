@@ -1,0 +1,351 @@
+"""The transform (kernel: ``struct crypto_acomp``): sync, batch, chain and async ops.
+
+One transform binds one driver instance (the tfm context).  The hot path,
+``compress(req)``, is a bounds-checked call into the driver and one copy into
+``dst``; everything else (chains, segmentation, async) branches off it.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from acomp import chain as _chain
+from acomp.driver import Driver, Feature, Op, Result
+from acomp.engine import get_engine
+from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.request import DONE, DST_MAX, PENDING, Request, RequestFlags
+
+if TYPE_CHECKING:
+    from acomp.records import AlgorithmRecord
+
+__all__ = ["Transform"]
+
+#: Largest source a request may carry (bigger is EINVAL): bounds every allocation.
+MAX_SRC_SIZE = 64 * 1024 * 1024
+
+
+class Transform:
+    """A handle on one driver instance (kernel: ``crypto_acomp`` from ``crypto_alloc_acomp``)."""
+
+    __slots__ = (
+        "driver",
+        "record",
+        "alg_name",
+        "driver_name",
+        "batch_size",
+        "has_async_batching",
+        "_compress",
+        "_decompress",
+        "_native_async",
+        "_closed",
+    )
+
+    def __init__(self, driver: Driver, record: AlgorithmRecord) -> None:
+        self.driver = driver
+        self.record = record
+        self.alg_name: str = record.alg_name
+        self.driver_name: str = record.driver_name
+        self.batch_size: int = record.batch_size
+        self.has_async_batching: bool = record.async_batching
+        self._compress = driver.compress
+        self._decompress = driver.decompress
+        self._native_async = type(driver).submit is not Driver.submit
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Transform {self.alg_name} driver={self.driver_name} batch_size={self.batch_size}>"
+
+    def __enter__(self) -> Transform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the driver instance (kernel: ``crypto_free_acomp``)."""
+        if not self._closed:
+            self._closed = True
+            self.driver.close()
+
+    def available(self) -> bool:
+        """False when the driver cannot take work (e.g. its device disabled itself)."""
+        return self.driver.available()
+
+    # -- sync ------------------------------------------------------------------------
+
+    def compress(self, req: Request) -> int:
+        """Compress synchronously; return ``dlen``.
+
+        A failing request raises its :class:`AcompError` (also stored in
+        ``req.err``).  A request that heads a chain runs the whole chain and
+        raises nothing: check each request's ``err``.  A request with
+        ``unit_size`` is segmented (see :mod:`acomp.segment`).
+        """
+        if req._chain or req.unit_size:
+            return self._compound(req, "compress")
+        return self._sync(req, self._compress, "compress")
+
+    def decompress(self, req: Request) -> int:
+        """Decompress synchronously; return ``dlen``.  As :meth:`compress`."""
+        if req._chain or req.unit_size:
+            return self._compound(req, "decompress")
+        return self._sync(req, self._decompress, "decompress")
+
+    def _sync(self, req: Request, fn: Any, op: Op) -> int:
+        src = req.src
+        dst = req.dst
+        cap = self._capacity(req, op) if dst is None else len(dst)
+        try:
+            out = fn(src, cap)
+            n = len(out)
+            if n > cap:
+                raise DriverError(
+                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
+                    f"{n} bytes for a {cap}-byte dst"
+                )
+            if dst is None:
+                req.dst = out
+            else:
+                dst[:n] = out
+        except AcompError as exc:
+            req.dlen = 0
+            req.err = exc
+            if req._state != PENDING:
+                req._state = DONE
+            raise
+        except Exception as exc:
+            err = self._foreign_error(exc, req, op)
+            req.dlen = 0
+            req.err = err
+            if req._state != PENDING:
+                req._state = DONE
+            raise err from exc
+        req.dlen = n
+        req.err = None
+        # An async submission stays PENDING until its completion has run.
+        if req._state != PENDING:
+            req._state = DONE
+        return n
+
+    def _capacity(self, req: Request, op: Op) -> int:
+        if req.dlen > 0:
+            return req.dlen
+        if op == "compress":
+            return self.driver.compress_bound(_nbytes(req.src))
+        return DST_MAX
+
+    def _foreign_error(self, exc: Exception, req: Request, op: Op) -> AcompError:
+        """Turn a non-acomp exception into an AcompError that says whose fault it is."""
+        if not _is_buffer(req.src):
+            return InvalidArgument(f"src must be a bytes-like object, got {type(req.src).__name__}")
+        if req.dst is not None and not _is_writable(req.dst):
+            return InvalidArgument(f"dst must be a writable buffer, got {type(req.dst).__name__}")
+        return DriverError(
+            f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) raised {exc!r} in {op}"
+        )
+
+    # -- batches (kernel: crypto_acomp_batch_compress / _decompress) ----------------------
+
+    def batch_compress(self, reqs: Sequence[Request]) -> bool:
+        """Compress up to ``batch_size`` requests; True only when all succeeded.
+
+        Each request gets its own ``dlen`` and ``err``; no per-request error is
+        raised.  More than ``batch_size`` requests raise EINVAL.
+        """
+        return self._batch(reqs, "compress")
+
+    def batch_decompress(self, reqs: Sequence[Request]) -> bool:
+        """Decompress up to ``batch_size`` requests; as :meth:`batch_compress`."""
+        return self._batch(reqs, "decompress")
+
+    def _batch(self, reqs: Sequence[Request], op: Op) -> bool:
+        n = len(reqs)
+        if n > self.batch_size:
+            raise InvalidArgument(
+                f"{self.driver_name}: batch of {n} requests exceeds batch_size {self.batch_size}"
+            )
+        if n == 0:
+            return True
+        if n == 1:
+            # One request needs no batch machinery; same outcome as the hook.
+            req = reqs[0]
+            try:
+                self._sync(req, self._compress if op == "compress" else self._decompress, op)
+            except AcompError:
+                return False
+            return True
+        return self._run_hook(list(reqs), op)
+
+    def _run_hook(self, reqs: list[Request], op: Op) -> bool:
+        srcs = [r.src for r in reqs]
+        caps = [self._capacity(r, op) if r.dst is None else len(r.dst) for r in reqs]
+        hook = self.driver.batch_compress if op == "compress" else self.driver.batch_decompress
+        try:
+            results: Sequence[Result] = hook(srcs, caps)
+            if len(results) != len(reqs):
+                raise DriverError(
+                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
+                    f"{len(results)} results for a batch of {len(reqs)}"
+                )
+        except AcompError as exc:
+            results = [exc] * len(reqs)
+        except Exception as exc:
+            results = [self._foreign_error(exc, r, op) for r in reqs]
+        ok = True
+        for req, res, cap in zip(reqs, results, caps):
+            if not self._finish(req, res, cap):
+                ok = False
+        return ok
+
+    def _finish(self, req: Request, res: Result, cap: int) -> bool:
+        """Store one result on its request; never raises."""
+        if isinstance(res, AcompError):
+            req.dlen = 0
+            req.err = res
+            if req._state != PENDING:
+                req._state = DONE
+            return False
+        try:
+            n = len(res)
+            if n > cap:
+                raise DriverError(
+                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
+                    f"{n} bytes for a {cap}-byte dst"
+                )
+            if req.dst is None:
+                req.dst = res
+            else:
+                req.dst[:n] = res
+        except AcompError as exc:
+            req.dlen, req.err = 0, exc
+            ok = False
+        except Exception as exc:
+            req.dlen, req.err = 0, self._foreign_error(exc, req, "compress")
+            ok = False
+        else:
+            req.dlen, req.err = n, None
+            ok = True
+        if req._state != PENDING:
+            req._state = DONE
+        return ok
+
+    # -- chains and segments -------------------------------------------------------------
+
+    def _compound(self, req: Request, op: Op) -> int:
+        if req.unit_size:
+            from acomp.segment import run_segmented
+
+            return run_segmented(self, req, op)
+        reqs = req.requests()
+        if Feature.REQ_CHAIN in self.record.features and self.batch_size > 1:
+            _chain.do_batched_req_chain(reqs, self.batch_size, lambda group: self._run_hook(group, op))
+        else:
+            fn = self._compress if op == "compress" else self._decompress
+            _chain.do_req_chain(reqs, lambda r: self._sync_quiet(r, fn, op))
+        return req.dlen
+
+    def _sync_quiet(self, req: Request, fn: Any, op: Op) -> None:
+        try:
+            self._sync(req, fn, op)
+        except AcompError:
+            pass
+
+    # -- async (kernel: -EINPROGRESS / -EBUSY, completion callback, poll) ---------------------
+
+    def submit(self, req: Request, op: Op = "compress") -> int:
+        """Start ``op`` on ``req`` (and its chain) without blocking.
+
+        Returns ``errno.EINPROGRESS``, or ``errno.EBUSY`` when the request went
+        to the backlog (it still completes).  A full queue without
+        ``RequestFlags.MAY_BACKLOG`` raises :class:`~acomp.errors.Busy`; the
+        request is then not submitted and its callback is not called.
+        Completion: ``req.callback(req)`` exactly once, ``poll``, ``req.wait()``
+        or ``await acomp.aio.compress(tfm, req)``.
+        """
+        if op not in ("compress", "decompress"):
+            raise InvalidArgument(f"op must be 'compress' or 'decompress', got {op!r}")
+        reqs = req.requests()
+        status = errno.EINPROGRESS
+        for r in reqs:
+            if r._state == PENDING:
+                raise InvalidArgument("request already in flight")
+        for r in reqs:
+            status = max(status, self._submit_one(r, op), key=lambda s: s == errno.EBUSY)
+        return status
+
+    def _submit_one(self, req: Request, op: Op) -> int:
+        req._begin()
+        if self._native_async and not req.unit_size:
+            cap = self._capacity(req, op) if req.dst is None else len(req.dst)
+            try:
+                started = self.driver.submit(op, req.src, cap, lambda res: self._complete(req, res, cap))
+            except AcompError as exc:
+                started = False
+                if exc.errno != errno.EBUSY:
+                    req._state = DONE
+                    req.err = exc
+                    raise
+            if started:
+                return errno.EINPROGRESS
+        fn = self._compress if op == "compress" else self._decompress
+        may_backlog = bool(req.flags & RequestFlags.MAY_BACKLOG)
+
+        def work() -> None:
+            try:
+                if req.unit_size:
+                    self._compound(req, op)
+                else:
+                    self._sync(req, fn, op)
+            except AcompError:
+                pass
+            except Exception as exc:  # never let a worker die silently
+                req.err = DriverError(f"{self.driver_name}: {exc!r}")
+            req._complete(req.err)
+
+        try:
+            return get_engine().enqueue(work, may_backlog)
+        except AcompError as exc:
+            req._state = DONE
+            req.err = exc
+            raise
+
+    def _complete(self, req: Request, res: Result, cap: int) -> None:
+        self._finish(req, res, cap)
+        req._complete(req.err)
+
+    def poll(self, req: Request) -> int:
+        """Poll a request submitted with ``RequestFlags.POLL`` (kernel: ``crypto_acomp_poll``).
+
+        Returns ``-errno.EAGAIN`` while in flight, then 0, or ``-err.errno`` on failure.
+        For a chain head, done means every request of the chain is done.
+        """
+        if not req.flags & RequestFlags.POLL:
+            raise InvalidArgument("poll needs a request submitted with RequestFlags.POLL")
+        for r in req.requests():
+            if r._state == PENDING:
+                return -errno.EAGAIN
+        return -req.err.errno if req.err is not None else 0
+
+
+def _nbytes(src: Any) -> int:
+    try:
+        return len(src)
+    except TypeError:
+        return memoryview(src).nbytes
+
+
+def _is_buffer(obj: object) -> bool:
+    try:
+        memoryview(obj)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return True
+
+
+def _is_writable(obj: object) -> bool:
+    try:
+        return not memoryview(obj).readonly  # type: ignore[arg-type]
+    except TypeError:
+        return False

@@ -1,0 +1,86 @@
+"""The zswap tree and LRU: sharded ``offset -> entry`` maps whose order is the LRU.
+
+Kernel: one xarray per swap area (``swap_zswap_tree``) for lookup and a
+``list_lru`` per node for reclaim.  Here each shard is one ``dict`` that serves
+both: a dict keeps insertion order, so the oldest entry is first, a new store
+goes to the tail, and the second-chance rotation is "pop and insert again".
+That halves the per-page metadata compared with a tree plus a linked list.
+
+A shard covers runs of ``SHARD_RUN`` consecutive offsets, so a folio of up to
+that many aligned pages takes one shard lock for all its pages.
+
+An entry (kernel: ``struct zswap_entry``) is one ``int`` (32 bytes in CPython,
+less than any object with fields):
+
+====== ============================================================
+bit 0   ``referenced`` (second chance on the LRU)
+1..13   ``length`` of the stored object (``PAGE_SIZE`` = stored as-is)
+14..29  id of the ``zswap_pool`` that owns the object
+30..    zsmalloc handle
+====== ============================================================
+"""
+
+from __future__ import annotations
+
+import threading
+
+import attrs
+
+__all__ = [
+    "NR_SHARDS",
+    "SHARD_RUN",
+    "Shard",
+    "entry_handle",
+    "entry_length",
+    "entry_pool",
+    "make_entry",
+]
+
+#: Number of tree shards (a power of two); each has its own lock.
+NR_SHARDS = 64
+#: Consecutive offsets per shard run: a 16-page folio falls in one shard.
+SHARD_RUN_SHIFT = 4
+SHARD_RUN = 1 << SHARD_RUN_SHIFT
+
+REFERENCED = 1
+_LEN_SHIFT = 1
+_LEN_MASK = (1 << 13) - 1
+_POOL_SHIFT = 14
+POOL_ID_MASK = (1 << 16) - 1
+_HANDLE_SHIFT = 30
+
+
+def make_entry(handle: int, length: int, pool_id: int) -> int:
+    """A new entry, marked referenced (as zswap_store does)."""
+    return (handle << _HANDLE_SHIFT) | (pool_id << _POOL_SHIFT) | (length << _LEN_SHIFT) | REFERENCED
+
+
+def entry_handle(entry: int) -> int:
+    return entry >> _HANDLE_SHIFT
+
+
+def entry_length(entry: int) -> int:
+    return (entry >> _LEN_SHIFT) & _LEN_MASK
+
+
+def entry_pool(entry: int) -> int:
+    return (entry >> _POOL_SHIFT) & POOL_ID_MASK
+
+
+@attrs.define(slots=True, eq=False)
+class Shard:
+    """One shard of the tree with its LRU order and the counters it owns.
+
+    Counters that change with the tree (stores, loads, incompressible pages)
+    live here and change under the shard lock, so the hot path takes no
+    global lock; :meth:`Zswap.stats` sums them.
+    """
+
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+    #: offset -> entry; insertion order is the LRU order (oldest first).
+    entries: dict[int, int] = attrs.field(factory=dict)
+    stored_incompressible: int = 0
+    zswpout: int = 0
+    zswpin: int = 0
+    #: folio size in pages -> folios stored (the mTHP ``zswpout`` counters).
+    folios: dict[int, int] = attrs.field(factory=dict)

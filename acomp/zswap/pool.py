@@ -1,0 +1,154 @@
+"""zswap pools and their per-thread compression contexts.
+
+Kernel: ``struct zswap_pool`` {zpool, per-CPU ``crypto_acomp_ctx``, tfm name}
+and ``struct crypto_acomp_ctx`` {acomp, reqs, buffers, nr_reqs, mutex}.  A
+"CPU" here is a thread: each thread that stores into a pool gets its own
+context, created lazily (the kernel creates them at CPU hotplug), with its own
+transform, requests and buffers, guarded by its own lock (the per-CPU mutex).
+A context whose thread has exited is handed to the next new thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import attrs
+
+from acomp import Request, Transform
+from acomp.request import PAGE_SIZE
+from acomp.zswap.zsmalloc import ZsPool
+
+__all__ = ["ZSWAP_MAX_BATCH_SIZE", "AcompCtx", "TransformFactory", "ZswapPool"]
+
+#: Upper bound on the requests and buffers of one context (kernel: ``ZSWAP_MAX_BATCH_SIZE``).
+ZSWAP_MAX_BATCH_SIZE = 8
+
+#: Allocates a transform for a compressor (``acomp.alloc`` unless a test swaps it).
+TransformFactory = Callable[[str], Transform]
+
+
+@attrs.define(slots=True, eq=False)
+class AcompCtx:
+    """One thread's compression context (kernel: ``struct crypto_acomp_ctx``)."""
+
+    tfm: Transform
+    #: ``nr_reqs`` requests, each with a PAGE_SIZE destination buffer of its own.
+    reqs: list[Request]
+    #: One page for decompressing into during writeback.
+    scratch: bytearray
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+    owner: threading.Thread | None = None
+
+    @property
+    def nr_reqs(self) -> int:
+        return len(self.reqs)
+
+
+def nr_reqs_for(tfm: Transform) -> int:
+    """Requests per context: batching resources only for async batching (the seed's patch 10)."""
+    if tfm.has_async_batching:
+        return max(1, min(ZSWAP_MAX_BATCH_SIZE, tfm.batch_size))
+    return 1
+
+
+def create_ctx(tfm: Transform) -> AcompCtx:
+    """Allocate a context's requests and buffers once (kernel: ``zswap_cpu_comp_prepare``)."""
+    empty = memoryview(b"")
+    reqs = [Request(empty, bytearray(PAGE_SIZE)) for _ in range(nr_reqs_for(tfm))]
+    return AcompCtx(tfm=tfm, reqs=reqs, scratch=bytearray(PAGE_SIZE))
+
+
+class ZswapPool:
+    """A compressor with its contexts and its zsmalloc pool (kernel: ``struct zswap_pool``)."""
+
+    __slots__ = ("id", "compressor", "zs", "_factory", "_local", "ctxs", "lock", "dead", "_probe")
+
+    def __init__(self, pool_id: int, compressor: str, factory: TransformFactory) -> None:
+        # The first transform both checks the name (kernel: crypto_has_acomp)
+        # and becomes the first context.
+        tfm = factory(compressor)
+        self.id = pool_id
+        self.compressor = compressor
+        self.zs = ZsPool(f"zswap{pool_id}")
+        self._factory = factory
+        self._local = threading.local()
+        self.ctxs: list[AcompCtx] = [create_ctx(tfm)]
+        self.lock = threading.Lock()
+        #: Set once the pool is torn down; a store that raced with that retries.
+        self.dead = False
+        self._probe = tfm
+
+    def __repr__(self) -> str:
+        return f"<ZswapPool {self.id} {self.compressor} driver={self.driver_name}>"
+
+    @property
+    def tfm(self) -> Transform:
+        """A transform of this pool (for its capabilities; each context has its own)."""
+        return self._probe
+
+    @property
+    def driver_name(self) -> str:
+        return self._probe.driver_name
+
+    def get_ctx(self) -> AcompCtx | None:
+        """This thread's context (kernel: ``raw_cpu_ptr(pool->acomp_ctx)``); None if the pool is dead."""
+        try:
+            ctx: AcompCtx = self._local.ctx
+        except AttributeError:
+            return self._attach_ctx()
+        return ctx
+
+    def _attach_ctx(self) -> AcompCtx | None:
+        me = threading.current_thread()
+        with self.lock:
+            if self.dead:
+                return None
+            for ctx in self.ctxs:
+                if ctx.owner is None or not ctx.owner.is_alive():
+                    break
+            else:
+                ctx = create_ctx(self._factory(self.compressor))
+                self.ctxs.append(ctx)
+            ctx.owner = me
+        self._local.ctx = ctx
+        return ctx
+
+    def try_destroy(self) -> bool:
+        """Tear the pool down if it holds no object and no store is inside a context.
+
+        Taking every context lock waits out stores that already hold this pool
+        (the kernel's percpu_ref plays that part); a store that gets a context
+        after this sees ``dead`` and retries on the current pool.
+        """
+        with self.lock:
+            if self.dead or self.zs.nr_objs:
+                return self.dead
+            held = []
+            try:
+                for ctx in self.ctxs:
+                    ctx.lock.acquire()
+                    held.append(ctx)
+                if self.zs.nr_objs:
+                    return False
+                self.dead = True
+            finally:
+                for ctx in held:
+                    ctx.lock.release()
+            for ctx in self.ctxs:
+                ctx.tfm.close()
+            return True
+
+    def info(self) -> dict[str, object]:
+        tfm = self._probe
+        return {
+            "id": self.id,
+            "compressor": self.compressor,
+            "alg_name": tfm.alg_name,
+            "driver_name": tfm.driver_name,
+            "batch_size": tfm.batch_size,
+            "nr_reqs": nr_reqs_for(tfm),
+            "contexts": len(self.ctxs),
+            "stored_objects": self.zs.nr_objs,
+            "pool_total_size": self.zs.total_size,
+        }

@@ -1,0 +1,55 @@
+"""deflate-generic: raw RFC 1951 deflate with the kernel's parameters (kernel: crypto/deflate.c).
+
+Compression uses level ``Z_DEFAULT_COMPRESSION``, window bits 11, memLevel 9,
+as the kernel does.  Decompression accepts any raw deflate window (up to
+32 KiB), so it reads every deflate driver's output (deflate-iaa's 4 KiB
+window included), and never inflates past the destination capacity.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import acomp
+from acomp.lib import inflate_bounded
+
+__all__ = ["DeflateGeneric", "acomp_register_drivers"]
+
+DEFLATE_DEF_LEVEL = zlib.Z_DEFAULT_COMPRESSION
+DEFLATE_DEF_WINBITS = 11
+DEFLATE_DEF_MEMLEVEL = 9  # MAX_MEM_LEVEL
+
+
+class DeflateGeneric(acomp.Driver):
+    """Software raw deflate (kernel: ``deflate-generic``)."""
+
+    alg_name = "deflate"
+    driver_name = "deflate-generic"
+    priority = 100
+    params = {"level": DEFLATE_DEF_LEVEL}
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        level = self.config["level"]
+        if not isinstance(level, int) or not -1 <= level <= 9:
+            raise acomp.InvalidArgument(f"deflate level must be an int in -1..9, got {level!r}")
+        self._level = level
+
+    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        c = zlib.compressobj(self._level, zlib.DEFLATED, -DEFLATE_DEF_WINBITS, DEFLATE_DEF_MEMLEVEL)
+        out = c.compress(src) + c.flush()
+        if len(out) > capacity:
+            raise acomp.NoSpace(f"deflate output {len(out)} bytes exceeds dst capacity {capacity}")
+        return out
+
+    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        return inflate_bounded(src, capacity)
+
+    def compress_bound(self, slen: int) -> int:
+        # zlib's deflateBound for stored blocks, plus slack.
+        return slen + (slen >> 12) + (slen >> 14) + (slen >> 25) + 64
+
+
+@acomp.hookimpl
+def acomp_register_drivers(register: object) -> None:
+    register(DeflateGeneric)  # type: ignore[operator]

@@ -1,0 +1,74 @@
+"""lz4-generic and lz4hc-generic: raw LZ4 blocks (kernel: crypto/lz4.c, crypto/lz4hc.c).
+
+The wire format is a raw LZ4 block: no size prefix, no frame.  Decompression
+is ``LZ4_decompress_safe`` into a buffer of the destination's capacity, so
+it can never write or allocate past it.  Like the kernel, a failed decode is
+``-EINVAL``: LZ4 cannot tell a corrupt block from one that does not fit.
+"""
+
+from __future__ import annotations
+
+import lz4.block
+
+import acomp
+
+__all__ = ["Lz4Generic", "Lz4hcGeneric", "acomp_register_drivers"]
+
+LZ4HC_DEFAULT_CLEVEL = 9
+
+
+class Lz4Generic(acomp.Driver):
+    """Software LZ4 (kernel: ``lz4-generic``)."""
+
+    alg_name = "lz4"
+    driver_name = "lz4-generic"
+    priority = 100
+
+    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        out: bytes = lz4.block.compress(src, store_size=False)
+        if len(out) > capacity:
+            raise acomp.NoSpace(f"lz4 output {len(out)} bytes exceeds dst capacity {capacity}")
+        return out
+
+    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        try:
+            out: bytes = lz4.block.decompress(src, uncompressed_size=capacity)
+        except lz4.block.LZ4BlockError:
+            raise acomp.InvalidData(
+                f"corrupt lz4 block, or its output exceeds dst capacity {capacity}"
+            ) from None
+        return out
+
+    def compress_bound(self, slen: int) -> int:
+        # LZ4_COMPRESSBOUND
+        return slen + slen // 255 + 16
+
+
+class Lz4hcGeneric(Lz4Generic):
+    """Software LZ4HC at level 9 (kernel: ``lz4hc-generic``); lz4's decoder reads it."""
+
+    alg_name = "lz4hc"
+    driver_name = "lz4hc-generic"
+    wire_format = "lz4"
+    params = {"level": LZ4HC_DEFAULT_CLEVEL}
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        level = self.config["level"]
+        if not isinstance(level, int) or not 1 <= level <= 12:
+            raise acomp.InvalidArgument(f"lz4hc level must be an int in 1..12, got {level!r}")
+        self._level = level
+
+    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        out: bytes = lz4.block.compress(
+            src, store_size=False, mode="high_compression", compression=self._level
+        )
+        if len(out) > capacity:
+            raise acomp.NoSpace(f"lz4hc output {len(out)} bytes exceeds dst capacity {capacity}")
+        return out
+
+
+@acomp.hookimpl
+def acomp_register_drivers(register: object) -> None:
+    register(Lz4Generic)  # type: ignore[operator]
+    register(Lz4hcGeneric)  # type: ignore[operator]
