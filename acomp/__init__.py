@@ -11,7 +11,7 @@ Layers (kernel names in brackets):
 
 from __future__ import annotations
 
-from acomp import aio, chain, errors, segment
+from acomp import aio, chain, errors, lib, segment
 from acomp.api import algorithms, alloc, compress, decompress, register_plugin, unregister_plugin
 from acomp.driver import Driver, Feature, Result
 from acomp.errors import (
@@ -72,11 +72,12 @@ __all__ = [
     "chain",
     "compress",
     "decompress",
-    "errors",
     "error_from_errno",
+    "errors",
     "get_registry",
     "hookimpl",
     "hookspec",
+    "lib",
     "register_plugin",
     "reqchain_init",
     "request_chain",

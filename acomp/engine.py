@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from acomp.errors import Busy
 
-__all__ = ["CryptoEngine", "DEFAULT_MAX_BACKLOG", "DEFAULT_MAX_QLEN", "get_engine"]
+__all__ = ["DEFAULT_MAX_BACKLOG", "DEFAULT_MAX_QLEN", "CryptoEngine", "get_engine", "set_engine"]
 
 #: Requests queued (not yet started) before submissions get EBUSY.
 DEFAULT_MAX_QLEN = 1024
@@ -113,6 +113,17 @@ def get_engine() -> CryptoEngine:
             if _engine is None:
                 _engine = CryptoEngine(workers=max(2, min(4, _cpu_count())))
     return _engine
+
+
+def set_engine(engine: CryptoEngine | None) -> CryptoEngine | None:
+    """Install ``engine`` as the process-wide engine (None: a default one on next use).
+
+    Returns the previous engine.  Tests use this to run with a small queue.
+    """
+    global _engine
+    with _engine_lock:
+        old, _engine = _engine, engine
+    return old
 
 
 def _cpu_count() -> int:

@@ -12,8 +12,8 @@ import errno as _errno
 
 __all__ = [
     "AcompError",
-    "AlgorithmNotFound",
     "Again",
+    "AlgorithmNotFound",
     "BadMessage",
     "Busy",
     "DriverError",

@@ -13,18 +13,15 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 import attrs
 
 from acomp.errors import AcompError, InProgress
 
-if TYPE_CHECKING:
-    from collections.abc import Buffer
-
-    BufferLike = Union[Buffer, bytes, bytearray, memoryview]
-else:
-    BufferLike = Union[bytes, bytearray, memoryview]
+#: What a request accepts as ``src``: any object exposing the buffer protocol
+#: (typed as the common ones; ``collections.abc.Buffer`` needs Python 3.12).
+BufferLike = Union[bytes, bytearray, memoryview]
 
 __all__ = [
     "DST_MAX",

@@ -6,9 +6,13 @@ one request whose source spans several ``unit_size`` units and whose
 destination has one entry per unit.  Each unit's outcome is its compressed
 length, or a negative errno (``-ENOSPC`` for an incompressible unit).
 
-Here a request with ``unit_size`` set is segmented: ``dst`` is a list of
-writable buffers, one per unit (or ``None``: outputs are allocated), and
-``req.seg_dlens`` gets one int per unit.  A driver that opts in
+Here a request with ``unit_size`` set is segmented.  ``src`` is one buffer
+split into ``unit_size`` pieces, or a list of buffers, one per unit (the way
+to pass compressed units, whose sizes vary).  ``unit_size`` is the
+uncompressed unit size: it also bounds each unit's output when ``dst`` is
+``None`` and the request decompresses.  ``dst`` is a list of writable
+buffers, one per unit, or ``None`` (outputs allocated); ``req.seg_dlens``
+gets one int per unit.  A driver that opts in
 (``Feature.REQ_SEG``) gets the units through its batch hook, ``batch_size``
 at a time — the same hook chaining uses, so a driver implements batching once
 and serves both API generations.  Other drivers get the trivial wrapper: one
@@ -45,7 +49,10 @@ def split_units(src: object, unit_size: int) -> list[memoryview]:
 
 def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
     """Run a segmented request; return the number of units that succeeded."""
-    units = split_units(req.src, req.unit_size)
+    if isinstance(req.src, (list, tuple)):
+        units = list(req.src)
+    else:
+        units = split_units(req.src, req.unit_size)
     if len(units) > MAX_UNITS:
         raise InvalidArgument(f"{len(units)} units exceed the maximum of {MAX_UNITS}")
     dsts = req.dst

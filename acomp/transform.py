@@ -30,16 +30,16 @@ class Transform:
     """A handle on one driver instance (kernel: ``crypto_acomp`` from ``crypto_alloc_acomp``)."""
 
     __slots__ = (
-        "driver",
-        "record",
-        "alg_name",
-        "driver_name",
-        "batch_size",
-        "has_async_batching",
+        "_closed",
         "_compress",
         "_decompress",
         "_native_async",
-        "_closed",
+        "alg_name",
+        "batch_size",
+        "driver",
+        "driver_name",
+        "has_async_batching",
+        "record",
     )
 
     def __init__(self, driver: Driver, record: AlgorithmRecord) -> None:
@@ -83,13 +83,13 @@ class Transform:
         raises nothing: check each request's ``err``.  A request with
         ``unit_size`` is segmented (see :mod:`acomp.segment`).
         """
-        if req._chain or req.unit_size:
+        if req._chain is not None or req.unit_size:
             return self._compound(req, "compress")
         return self._sync(req, self._compress, "compress")
 
     def decompress(self, req: Request) -> int:
         """Decompress synchronously; return ``dlen``.  As :meth:`compress`."""
-        if req._chain or req.unit_size:
+        if req._chain is not None or req.unit_size:
             return self._compound(req, "decompress")
         return self._sync(req, self._decompress, "decompress")
 

@@ -26,14 +26,14 @@ def inflate_bounded(src: BufferLike, capacity: int) -> bytes:
     d = zlib.decompressobj(-15)
     try:
         out = d.decompress(src, capacity)
+        if not d.eof and len(out) == capacity:
+            # Output stopped at capacity: one more byte (from input left over or
+            # from zlib's pending window copy) tells "too big" from "only the
+            # end-of-block code was left".
+            if d.decompress(d.unconsumed_tail, 1):
+                raise NoSpace(f"inflated output exceeds dst capacity {capacity}")
         if not d.eof:
-            if d.unconsumed_tail:
-                # Output reached capacity with input left: one more byte tells
-                # "too big" from "only the end-of-block code was left".
-                if d.decompress(d.unconsumed_tail, 1):
-                    raise NoSpace(f"inflated output exceeds dst capacity {capacity}")
-            if not d.eof:
-                raise InvalidData("truncated deflate stream")
+            raise InvalidData("truncated deflate stream")
     except zlib.error as exc:
         raise InvalidData(f"corrupt deflate stream: {exc}") from None
     return out

@@ -1,0 +1,50 @@
+"""Throwaway drivers and a plugin object for core tests."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import acomp
+
+
+class ZlibTest(acomp.Driver):
+    """A tiny software driver used to test the core without any plugin."""
+
+    alg_name = "testz"
+    driver_name = "testz-generic"
+    priority = 100
+
+    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        out = zlib.compress(src, 1, -15)
+        if len(out) > capacity:
+            raise acomp.NoSpace("too big")
+        return out
+
+    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+        return acomp.lib.inflate_bounded(src, capacity)
+
+
+class ZlibBatching(ZlibTest):
+    """Same codec, with a (sequential) batch hook and the chaining opt-in."""
+
+    driver_name = "testz-batch"
+    priority = 200
+    batch_size = 4
+    features = acomp.Feature.REQ_CHAIN | acomp.Feature.REQ_SEG
+    batch_calls: list[int] = []
+
+    def batch_compress(
+        self, srcs: Sequence[acomp.request.BufferLike], capacities: Sequence[int]
+    ) -> list[acomp.Result]:
+        type(self).batch_calls.append(len(srcs))
+        return super().batch_compress(srcs, capacities)
+
+
+class TestPlugin:
+    __test__ = False
+
+    @acomp.hookimpl
+    def acomp_register_drivers(self, register):  # type: ignore[no-untyped-def]
+        register(ZlibTest)
+        register(ZlibBatching)
