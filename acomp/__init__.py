@@ -32,6 +32,7 @@ from acomp.errors import (
     error_from_errno,
 )
 from acomp.hookspecs import hookimpl, hookspec
+from acomp.query import Requirement, query, readers_of
 from acomp.records import AlgorithmRecord
 from acomp.registry import AcompPluginWarning, Registry, get_registry
 from acomp.request import DST_MAX, PAGE_SIZE, Request, RequestFlags, reqchain_init, request_chain
@@ -61,6 +62,7 @@ __all__ = [
     "Registry",
     "Request",
     "RequestFlags",
+    "Requirement",
     "Result",
     "TimedOut",
     "TooBig",
@@ -78,6 +80,8 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "lib",
+    "query",
+    "readers_of",
     "register_plugin",
     "reqchain_init",
     "request_chain",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from acomp.errors import AcompError, InvalidArgument
+from acomp.query import Requirement, alloc_matching
 from acomp.records import AlgorithmRecord
 from acomp.registry import get_registry
 from acomp.request import DST_MAX, BufferLike, Request
@@ -16,14 +17,18 @@ def algorithms() -> list[AlgorithmRecord]:
     return get_registry().records()
 
 
-def alloc(name: str, **params: object) -> Transform:
+def alloc(name: str | Requirement, **params: object) -> Transform:
     """Allocate a transform (kernel: ``crypto_alloc_acomp``).
 
-    ``name`` is an algorithm name (the highest-priority driver wins) or a
-    driver name (that driver exactly).  ``params`` go to the driver
-    (e.g. ``level=``); unknown ones raise :class:`~acomp.errors.InvalidArgument`.
-    Unknown names raise :class:`~acomp.errors.AlgorithmNotFound`.
+    ``name`` is an algorithm name (the highest-priority driver wins), a
+    driver name (that driver exactly), or a :class:`~acomp.query.Requirement`
+    (the best driver meeting it, see :func:`acomp.query.query`).  ``params``
+    go to the driver (e.g. ``level=``); unknown ones raise
+    :class:`~acomp.errors.InvalidArgument`.  Unknown names, or requirements no
+    driver meets, raise :class:`~acomp.errors.AlgorithmNotFound`.
     """
+    if isinstance(name, Requirement):
+        return alloc_matching(name, **params)
     record = get_registry().lookup(name)
     try:
         driver = record.driver_cls(**params)

@@ -128,9 +128,17 @@ class Driver:
 
     # -- life cycle ----------------------------------------------------------------
 
+    @classmethod
+    def device_state(cls) -> str:
+        """``"live"`` for software; a device driver reports ``"bound"``, ``"disabled"``, ...
+
+        ``"disabled"`` takes the driver out of capability queries (see :mod:`acomp.query`).
+        """
+        return "live"
+
     def available(self) -> bool:
-        """False when the driver cannot take work (e.g. a device disabled itself)."""
-        return True
+        """False when this transform cannot take work (e.g. its device disabled itself)."""
+        return type(self).device_state() != "disabled"
 
     def close(self) -> None:
         """Release the transform's resources (kernel: ``crypto_free_acomp``)."""
