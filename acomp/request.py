@@ -25,6 +25,7 @@ BufferLike = Union[bytes, bytearray, memoryview]
 
 __all__ = [
     "DST_MAX",
+    "MAX_CHAIN_LEN",
     "PAGE_SIZE",
     "Request",
     "RequestFlags",
@@ -34,6 +35,9 @@ __all__ = [
 
 #: The page size of the kernel we model (zswap's unit).
 PAGE_SIZE = 4096
+
+#: Most requests one chain may hold (longer chains are EINVAL): bounds the book keeping.
+MAX_CHAIN_LEN = 4096
 
 #: Upper bound on an output the transform allocates for ``dst=None`` when the
 #: request gives no ``dlen`` (kernel: ``CRYPTO_ACOMP_DST_MAX``, 128 KiB).
@@ -183,5 +187,9 @@ def request_chain(req: Request, head: Request) -> None:
         from acomp.errors import InvalidArgument
 
         raise InvalidArgument("cannot chain a request that heads a chain of its own")
+    if len(head._chain) + 1 >= MAX_CHAIN_LEN:
+        from acomp.errors import InvalidArgument
+
+        raise InvalidArgument(f"a chain holds at most {MAX_CHAIN_LEN} requests")
     req.err = InProgress("chained request not yet processed")
     head._chain.append(req)

@@ -96,8 +96,10 @@ class Transform:
     def _sync(self, req: Request, fn: Any, op: Op) -> int:
         src = req.src
         dst = req.dst
-        cap = self._capacity(req, op) if dst is None else len(dst)
         try:
+            cap = self._capacity(req, op) if dst is None else len(dst)
+            if len(src) > MAX_SRC_SIZE:
+                raise InvalidArgument(f"src of {len(src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
             out = fn(src, cap)
             n = len(out)
             if n > cap:
