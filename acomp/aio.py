@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from acomp.errors import TimedOut
 from acomp.request import Request
 
 if TYPE_CHECKING:
@@ -19,8 +20,16 @@ if TYPE_CHECKING:
 __all__ = ["compress", "decompress", "submit"]
 
 
-async def submit(tfm: Transform, req: Request, op: Op = "compress") -> int:
-    """Submit ``req`` and wait for it (and its chain); return ``req.dlen``, raise ``req.err``."""
+#: Default bound on an awaited request: a driver that never completes cannot hang the caller.
+DEFAULT_TIMEOUT = 30.0
+
+
+async def submit(tfm: Transform, req: Request, op: Op = "compress", timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """Submit ``req`` and wait for it (and its chain); return ``req.dlen``, raise ``req.err``.
+
+    After ``timeout`` seconds without completion :class:`~acomp.errors.TimedOut`
+    is raised (the request stays owned by the driver; do not reuse it).
+    """
     loop = asyncio.get_running_loop()
     reqs = req.requests()
     future: asyncio.Future[None] = loop.create_future()
@@ -48,17 +57,22 @@ async def submit(tfm: Transform, req: Request, op: Op = "compress") -> int:
         for r in reqs:
             r.callback = user_callbacks[id(r)]
         raise
-    await future
+    try:
+        await asyncio.wait_for(asyncio.shield(future), timeout)
+    except asyncio.TimeoutError:
+        raise TimedOut(
+            f"{tfm.driver_name} (plugin {tfm.record.plugin!r}) did not complete the request in {timeout}s"
+        ) from None
     if req.err is not None and not req._chain:
         raise req.err
     return req.dlen
 
 
-async def compress(tfm: Transform, req: Request) -> int:
+async def compress(tfm: Transform, req: Request, timeout: float | None = DEFAULT_TIMEOUT) -> int:
     """``await``-able compress; see :func:`submit`."""
-    return await submit(tfm, req, "compress")
+    return await submit(tfm, req, "compress", timeout)
 
 
-async def decompress(tfm: Transform, req: Request) -> int:
+async def decompress(tfm: Transform, req: Request, timeout: float | None = DEFAULT_TIMEOUT) -> int:
     """``await``-able decompress; see :func:`submit`."""
-    return await submit(tfm, req, "decompress")
+    return await submit(tfm, req, "decompress", timeout)

@@ -236,3 +236,23 @@ class AsyncMachine(RuleBasedStateMachine):
 
 
 TestAsyncMachine = AsyncMachine.TestCase
+
+
+class NeverCompletes(ZlibTest):
+    """A hostile async driver: accepts submissions and never calls done()."""
+
+    driver_name = "testz-blackhole"
+
+    def submit(self, op, src, capacity, done):  # type: ignore[no-untyped-def]
+        return True
+
+
+def test_driver_that_never_completes_is_bounded(registry: Registry) -> None:
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(NeverCompletes)))
+    registry.register_plugin(plugin, name="blackhole")
+    tfm = acomp.alloc("testz-blackhole")
+    req = acomp.Request(PAGE, bytearray(4200))
+    with pytest.raises(acomp.TimedOut, match=r"testz-blackhole \(plugin 'blackhole'\) did not complete"):
+        asyncio.run(acomp.aio.compress(tfm, req, timeout=0.05))
+    assert req.wait(0.01) is False  # and a plain wait is bounded too
+    assert tfm.compress(acomp.Request(PAGE, bytearray(4200))) > 0  # sync path unaffected
