@@ -1,6 +1,6 @@
 """Awaitables for asyncio users: ``await acomp.aio.compress(tfm, req)``.
 
-The request is submitted without blocking (:meth:`Transform.submit`); its
+The request is submitted without blocking (:meth:`acomp.Transform.submit`); its
 completion, on whichever thread the driver completes it, resolves a future on
 the caller's event loop through ``call_soon_threadsafe``.
 """

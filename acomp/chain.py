@@ -44,7 +44,7 @@ def do_async_req_chain(
 
     Polling spins briefly, then backs off with short sleeps, as a driver's
     poll loop would.  Items still not done after ``timeout`` seconds get
-    ``on_timeout(item)`` (or :class:`TimedOut` is raised when none is given),
+    ``on_timeout(item)`` (or :class:`~acomp.errors.TimedOut` is raised when none is given),
     so a lost completion can never hang the caller.
     """
     for item in items:

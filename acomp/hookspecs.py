@@ -2,7 +2,7 @@
 
 A plugin is a module (or object) registered under the entry-point group
 ``acomp.plugins``.  It implements one or more hooks below, marked with
-:data:`acomp.hookimpl`::
+``acomp.hookimpl``::
 
     import acomp
 
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 PROJECT = "acomp"
 
+#: Marks a hook specification (this module's functions).
 hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementation: ``@acomp.hookimpl``.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 

@@ -57,8 +57,8 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
         raise InvalidArgument(f"{len(units)} units exceed the maximum of {MAX_UNITS}")
     dsts = req.dst
     if dsts is None:
-        cap = req.unit_size if op == "decompress" else tfm.driver.compress_bound(req.unit_size)
-        caps = [cap] * len(units)
+        # As in the kernel: a unit must fit in unit_size (or dlen) bytes, else -ENOSPC.
+        caps = [req.dlen or req.unit_size] * len(units)
     else:
         if not isinstance(dsts, (list, tuple)) or len(dsts) != len(units):
             raise InvalidArgument(f"a segmented request needs a list of {len(units)} dst buffers")

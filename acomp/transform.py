@@ -43,11 +43,17 @@ class Transform:
     )
 
     def __init__(self, driver: Driver, record: AlgorithmRecord) -> None:
+        #: The driver instance (the tfm context).
         self.driver = driver
+        #: The driver's capability record.
         self.record = record
+        #: Algorithm name (``cra_name``).
         self.alg_name: str = record.alg_name
+        #: Driver name (``cra_driver_name``).
         self.driver_name: str = record.driver_name
+        #: Requests per batch call; 1 = no batching (``crypto_acomp_batch_size``).
         self.batch_size: int = record.batch_size
+        #: The batch hook runs requests in parallel (``acomp_has_async_batching``).
         self.has_async_batching: bool = record.async_batching
         self._compress = driver.compress
         self._decompress = driver.decompress
@@ -78,7 +84,7 @@ class Transform:
     def compress(self, req: Request) -> int:
         """Compress synchronously; return ``dlen``.
 
-        A failing request raises its :class:`AcompError` (also stored in
+        A failing request raises its :class:`~acomp.errors.AcompError` (also stored in
         ``req.err``).  A request that heads a chain runs the whole chain and
         raises nothing: check each request's ``err``.  A request with
         ``unit_size`` is segmented (see :mod:`acomp.segment`).
