@@ -27,7 +27,13 @@ import threading
 import attrs
 
 __all__ = [
+    "HANDLE_SHIFT",
+    "LEN_MASK",
+    "LEN_SHIFT",
     "NR_SHARDS",
+    "POOL_ID_MASK",
+    "POOL_SHIFT",
+    "REFERENCED",
     "SHARD_RUN",
     "Shard",
     "entry_handle",
@@ -43,28 +49,28 @@ SHARD_RUN_SHIFT = 4
 SHARD_RUN = 1 << SHARD_RUN_SHIFT
 
 REFERENCED = 1
-_LEN_SHIFT = 1
-_LEN_MASK = (1 << 13) - 1
-_POOL_SHIFT = 14
+LEN_SHIFT = 1
+LEN_MASK = (1 << 13) - 1
+POOL_SHIFT = 14
 POOL_ID_MASK = (1 << 16) - 1
-_HANDLE_SHIFT = 30
+HANDLE_SHIFT = 30
 
 
 def make_entry(handle: int, length: int, pool_id: int) -> int:
     """A new entry, marked referenced (as zswap_store does)."""
-    return (handle << _HANDLE_SHIFT) | (pool_id << _POOL_SHIFT) | (length << _LEN_SHIFT) | REFERENCED
+    return (handle << HANDLE_SHIFT) | (pool_id << POOL_SHIFT) | (length << LEN_SHIFT) | REFERENCED
 
 
 def entry_handle(entry: int) -> int:
-    return entry >> _HANDLE_SHIFT
+    return entry >> HANDLE_SHIFT
 
 
 def entry_length(entry: int) -> int:
-    return (entry >> _LEN_SHIFT) & _LEN_MASK
+    return (entry >> LEN_SHIFT) & LEN_MASK
 
 
 def entry_pool(entry: int) -> int:
-    return (entry >> _POOL_SHIFT) & POOL_ID_MASK
+    return (entry >> POOL_SHIFT) & POOL_ID_MASK
 
 
 @attrs.define(slots=True, eq=False)

@@ -15,8 +15,7 @@ from collections.abc import Callable
 
 import attrs
 
-from acomp import Request, Transform
-from acomp.request import PAGE_SIZE
+from acomp import PAGE_SIZE, Request, Transform
 from acomp.zswap.zsmalloc import ZsPool
 
 __all__ = ["ZSWAP_MAX_BATCH_SIZE", "AcompCtx", "TransformFactory", "ZswapPool"]
@@ -62,7 +61,7 @@ def create_ctx(tfm: Transform) -> AcompCtx:
 class ZswapPool:
     """A compressor with its contexts and its zsmalloc pool (kernel: ``struct zswap_pool``)."""
 
-    __slots__ = ("id", "compressor", "zs", "_factory", "_local", "ctxs", "lock", "dead", "_probe")
+    __slots__ = ("_factory", "_local", "_probe", "compressor", "ctxs", "dead", "id", "lock", "zs")
 
     def __init__(self, pool_id: int, compressor: str, factory: TransformFactory) -> None:
         # The first transform both checks the name (kernel: crypto_has_acomp)

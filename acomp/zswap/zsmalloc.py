@@ -21,8 +21,7 @@ import threading
 
 import attrs
 
-from acomp.errors import InvalidArgument
-from acomp.request import PAGE_SIZE
+from acomp import PAGE_SIZE, InvalidArgument
 
 __all__ = [
     "ZS_MAX_PAGES_PER_ZSPAGE",
@@ -43,7 +42,7 @@ _CLASS_MASK = (1 << _CLASS_BITS) - 1
 
 
 def _pages_per_zspage(size: int) -> int:
-    """The zspage length (in pages) that wastes least for objects of ``size`` (kernel: ``calculate_zspage_chain_size``)."""
+    """The zspage length in pages that wastes least for ``size`` (kernel: ``calculate_zspage_chain_size``)."""
     best, best_used = 1, -1
     for pages in range(1, ZS_MAX_PAGES_PER_ZSPAGE + 1):
         span = pages * PAGE_SIZE
@@ -84,7 +83,7 @@ class ZsSizeClass:
 class ZsPool:
     """A zsmalloc pool (kernel: ``struct zs_pool``); one per zswap pool."""
 
-    __slots__ = ("name", "classes", "_by_delta", "_pages_lock", "total_pages")
+    __slots__ = ("_by_delta", "_pages_lock", "classes", "name", "total_pages")
 
     def __init__(self, name: str = "zswap") -> None:
         self.name = name
@@ -107,8 +106,7 @@ class ZsPool:
         # size -> class, indexed by ceil(size / delta); sizes below the minimum use the first.
         smallest = by_size[ZS_MIN_ALLOC_SIZE]
         self._by_delta: tuple[ZsSizeClass, ...] = tuple(
-            by_size.get(i * ZS_SIZE_CLASS_DELTA, smallest)
-            for i in range(PAGE_SIZE // ZS_SIZE_CLASS_DELTA + 1)
+            by_size.get(i * ZS_SIZE_CLASS_DELTA, smallest) for i in range(PAGE_SIZE // ZS_SIZE_CLASS_DELTA + 1)
         )
         self._pages_lock = threading.Lock()
         #: Pages held by all zspages (kernel: ``zs_get_total_pages``).
@@ -141,17 +139,28 @@ class ZsPool:
 
     def store(self, data: memoryview | bytes | bytearray) -> int:
         """``zs_malloc`` + ``zs_obj_write``: copy ``data`` into a new object; return its handle."""
+        # malloc() inlined: this is once per stored page.
         n = len(data)
-        handle = self.malloc(n)
-        cls = self.classes[handle & _CLASS_MASK]
-        zid, slot = divmod(handle >> _CLASS_BITS, cls.objs_per_zspage)
-        # The slot is ours alone, and its zspage cannot go while it is in use:
-        # the copy needs no lock.
+        if not 0 < n <= PAGE_SIZE:
+            raise InvalidArgument(f"zs_malloc: size {n} out of range 1..{PAGE_SIZE}")
+        cls = self._by_delta[(n + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
+        with cls.lock:
+            if cls.partial:
+                zid = next(iter(cls.partial))
+            else:
+                zid = self._new_zspage(cls)
+            free = cls.free[zid]
+            slot = free.pop()
+            if not free:
+                del cls.partial[zid]
+            cls.inuse[zid] += 1
+            cls.nr_objs += 1
+            page = cls.zspages[zid]
+        # The slot is ours alone and its zspage stays while it is in use: the
+        # copy needs no lock.
         start = slot * cls.size
-        page = cls.zspages[zid]
-        assert page is not None
-        page[start : start + n] = data
-        return handle
+        page[start : start + n] = data  # type: ignore[index]
+        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
 
     def view(self, handle: int, length: int) -> memoryview:
         """The object's first ``length`` bytes, without a copy (kernel: ``zs_obj_read_begin``)."""
