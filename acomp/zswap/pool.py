@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Union
 
 import attrs
 
-from acomp import PAGE_SIZE, Request, Transform
+from acomp import PAGE_SIZE, Request, Requirement, Transform
 from acomp.zswap.zsmalloc import ZsPool
 
-__all__ = ["ZSWAP_MAX_BATCH_SIZE", "AcompCtx", "TransformFactory", "ZswapPool"]
+__all__ = ["ZSWAP_MAX_BATCH_SIZE", "AcompCtx", "Compressor", "TransformFactory", "ZswapPool"]
 
 #: Upper bound on the requests and buffers of one context (kernel: ``ZSWAP_MAX_BATCH_SIZE``).
 ZSWAP_MAX_BATCH_SIZE = 8
 
+#: What a pool is asked for: a name (algorithm or driver) or a capability requirement.
+Compressor = Union[str, Requirement]
+
 #: Allocates a transform for a compressor (``acomp.alloc`` unless a test swaps it).
-TransformFactory = Callable[[str], Transform]
+TransformFactory = Callable[[Compressor], Transform]
 
 
 @attrs.define(slots=True, eq=False)
@@ -61,14 +65,35 @@ def create_ctx(tfm: Transform) -> AcompCtx:
 class ZswapPool:
     """A compressor with its contexts and its zsmalloc pool (kernel: ``struct zswap_pool``)."""
 
-    __slots__ = ("_factory", "_local", "_probe", "compressor", "ctxs", "dead", "id", "lock", "zs")
+    __slots__ = (
+        "_factory",
+        "_local",
+        "_probe",
+        "_reader",
+        "compressor",
+        "ctxs",
+        "dead",
+        "id",
+        "lock",
+        "reason",
+        "zs",
+    )
 
-    def __init__(self, pool_id: int, compressor: str, factory: TransformFactory) -> None:
+    def __init__(self, pool_id: int, compressor: Compressor, factory: TransformFactory) -> None:
         # The first transform both checks the name (kernel: crypto_has_acomp)
         # and becomes the first context.
         tfm = factory(compressor)
         self.id = pool_id
         self.compressor = compressor
+        #: Why this driver: the name asked for, or the requirement it met best.
+        if isinstance(compressor, Requirement):
+            self.reason = f"best driver meeting [{compressor}]"
+        elif compressor == tfm.driver_name:
+            self.reason = "driver name"
+        else:
+            self.reason = f"highest priority '{compressor}' driver"
+        #: Another driver of the same wire format, for loads once this one is unusable.
+        self._reader: Transform | None = None
         self.zs = ZsPool(f"zswap{pool_id}")
         self._factory = factory
         self._local = threading.local()
@@ -90,6 +115,25 @@ class ZswapPool:
     def driver_name(self) -> str:
         return self._probe.driver_name
 
+    @property
+    def wire_format(self) -> str:
+        return self._probe.record.wire_format
+
+    def usable(self) -> bool:
+        """False once the driver cannot take work (e.g. its device disabled itself)."""
+        return self._probe.available()
+
+    def reader(self) -> Transform | None:
+        """A usable transform that reads this pool's streams (another driver, same wire format)."""
+        if self._reader is None or not self._reader.available():
+            import acomp
+
+            for rec in acomp.readers_of(self.wire_format):
+                if rec.driver_name != self._probe.driver_name:
+                    self._reader = acomp.alloc(rec.driver_name)
+                    break
+        return self._reader
+
     def get_ctx(self) -> AcompCtx | None:
         """This thread's context (kernel: ``raw_cpu_ptr(pool->acomp_ctx)``); None if the pool is dead."""
         try:
@@ -107,7 +151,9 @@ class ZswapPool:
                 if ctx.owner is None or not ctx.owner.is_alive():
                     break
             else:
-                ctx = create_ctx(self._factory(self.compressor))
+                # Every context of a pool uses the driver its first one got,
+                # even if a requirement would now pick another.
+                ctx = create_ctx(self._factory(self._probe.driver_name))
                 self.ctxs.append(ctx)
             ctx.owner = me
         self._local.ctx = ctx
@@ -142,9 +188,11 @@ class ZswapPool:
         tfm = self._probe
         return {
             "id": self.id,
-            "compressor": self.compressor,
+            "compressor": str(self.compressor),
             "alg_name": tfm.alg_name,
             "driver_name": tfm.driver_name,
+            "reason": self.reason,
+            "usable": self.usable(),
             "batch_size": tfm.batch_size,
             "nr_reqs": nr_reqs_for(tfm),
             "contexts": len(self.ctxs),

@@ -56,6 +56,12 @@ class ZswapEvents:
     written_back_pages: int = 0
     #: Stores refused as a whole (disabled, over the limit, or a failed page).
     rejected_folios: int = 0
+    #: Stores moved to the next driver meeting the pool's requirement (issue 9).
+    pool_failover: int = 0
+    #: ...and the times no other driver met it.
+    pool_failover_fail: int = 0
+    #: Loads served by another driver of the same wire format (the pool's was unusable).
+    decompress_failover: int = 0
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 
     def add(self, name: str, n: int = 1) -> None:
@@ -95,9 +101,11 @@ def collect_stats(z: Zswap) -> dict[str, object]:
     for n in sorted(folios):
         out[folio_key("zswpout", n)] = folios[n]
     out["rejected_folios"] = ev["rejected_folios"]
+    for name in ("pool_failover", "pool_failover_fail", "decompress_failover"):
+        out[name] = ev[name]
     out["max_pool_pages"] = z.max_pages()
     out["pool_reached_full"] = z._reached_full
-    out["compressor"] = z.compressor
+    out["compressor"] = str(z.compressor)
     out["pools"] = [p.info() for p in z._pools]
     return out
 

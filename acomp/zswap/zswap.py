@@ -25,7 +25,7 @@ import acomp
 from acomp import PAGE_SIZE, AcompError, InvalidArgument
 from acomp.zswap import lru
 from acomp.zswap.lru import NR_SHARDS, SHARD_RUN_SHIFT, Shard
-from acomp.zswap.pool import AcompCtx, TransformFactory, ZswapPool
+from acomp.zswap.pool import AcompCtx, Compressor, TransformFactory, ZswapPool
 from acomp.zswap.shrinker import Shrinker, WritebackTarget
 from acomp.zswap.stats import ZswapEvents, collect_stats, verify
 
@@ -43,8 +43,8 @@ _POOL_MASK = lru.POOL_ID_MASK
 _HANDLE_SHIFT = lru.HANDLE_SHIFT
 
 
-def _default_factory(name: str) -> acomp.Transform:
-    return acomp.alloc(name)
+def _default_factory(compressor: Compressor) -> acomp.Transform:
+    return acomp.alloc(compressor)
 
 
 class Zswap:
@@ -60,7 +60,7 @@ class Zswap:
 
     def __init__(
         self,
-        compressor: str = "zstd",
+        compressor: Compressor = "zstd",
         *,
         enabled: bool = True,
         max_pool_percent: int = 20,
@@ -95,8 +95,8 @@ class Zswap:
 
     # -- pools (kernel: zswap_pool_create, __zswap_param_set) ---------------------------
 
-    def _create_pool(self, compressor: str) -> ZswapPool:
-        """The one place a compressor becomes a pool (issue 9 adds capability requirements)."""
+    def _create_pool(self, compressor: Compressor) -> ZswapPool:
+        """The one place a compressor (a name or an ``acomp.Requirement``) becomes a pool."""
         with self._pools_lock:
             pool_id = self._next_pool_id
             while pool_id in self._pool_by_id:
@@ -107,7 +107,7 @@ class Zswap:
         return pool
 
     @property
-    def compressor(self) -> str:
+    def compressor(self) -> Compressor:
         return self._pools[0].compressor
 
     @property
@@ -115,8 +115,8 @@ class Zswap:
         """The current pool (head of the list)."""
         return self._pools[0]
 
-    def set_compressor(self, name: str) -> None:
-        """Make ``name`` current; older pools live on while entries use them."""
+    def set_compressor(self, name: Compressor) -> None:
+        """Make ``name`` (or a requirement) current; older pools live on while entries use them."""
         with self._pools_lock:
             for pool in self._pools:
                 if pool.compressor == name and not pool.dead:
@@ -201,9 +201,35 @@ class Zswap:
             self._free_entries(stale)
         return True
 
+    def _failover(self, pool: ZswapPool) -> None:
+        """The current pool's driver became unusable: move stores to the next capable driver.
+
+        Only a pool chosen by requirement fails over (a name asks for one
+        driver, as the kernel's parameter does).  Entries already stored keep
+        their pool and load through any driver that reads their wire format.
+        """
+        if not isinstance(pool.compressor, acomp.Requirement) or pool is not self._pools[0]:
+            return
+        try:
+            new = self._create_pool(pool.compressor)
+        except AcompError:
+            self.events.add("pool_failover_fail")
+            return
+        with self._pools_lock:
+            if pool is not self._pools[0]:  # another thread failed over first
+                new.try_destroy()
+                self._pool_by_id.pop(new.id, None)
+                return
+            self._pools.insert(0, new)
+        self.events.add("pool_failover")
+        self._maybe_destroy(pool)
+
     def _compress_folio(self, mv: memoryview, nr: int) -> list[int] | None:
         """Compress and allocate every page under this thread's context; None if any page fails."""
         pool = self._pools[0]
+        if not pool.usable():
+            self._failover(pool)
+            pool = self._pools[0]
         out: list[int] = []
         while True:
             ctx = pool.get_ctx()
@@ -383,7 +409,7 @@ class Zswap:
             req.src = src
             req.dst = out
             try:
-                dlen = ctx.tfm.decompress(req)
+                dlen = self._decompress_one(pool, ctx.tfm, req)
                 if dlen != PAGE_SIZE:
                     raise acomp.InvalidData(f"zswap: decompressed {dlen} bytes, expected {PAGE_SIZE}")
             except AcompError:
@@ -392,6 +418,19 @@ class Zswap:
             finally:
                 req.dst = saved
         return pool
+
+    def _decompress_one(self, pool: ZswapPool, tfm: acomp.Transform, req: acomp.Request) -> int:
+        """Decompress through the pool's driver, or a reader of its wire format once it is unusable."""
+        try:
+            return tfm.decompress(req)
+        except AcompError:
+            if pool.usable():
+                raise
+        reader = pool.reader()
+        if reader is None:
+            raise acomp.NotSupported(f"zswap: {pool.driver_name} is unusable and no driver reads {pool.wire_format}")
+        self.events.add("decompress_failover")
+        return reader.decompress(req)
 
     def shrink(self, nr_pages: int) -> int:
         """Write back up to ``nr_pages`` of the oldest entries (second chance); return how many went."""

@@ -1,0 +1,110 @@
+"""Issue 9: zswap selects its backend by capability, and fails over when a device dies."""
+
+from __future__ import annotations
+
+import threading
+import types
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from zswap_helpers import text_pages
+
+import acomp
+from acomp.registry import get_registry
+from acomp.zswap import Zswap
+
+PAGE = acomp.PAGE_SIZE
+
+
+class FlakyDevice(acomp.Driver):
+    """A device driver of algorithm ``deflate`` that can be switched off (as after a timeout)."""
+
+    alg_name = "deflate"
+    driver_name = "deflate-flakydev"
+    priority = 400
+    batch_size = 8
+    async_batching = True
+    features = acomp.Feature.DEVICE | acomp.Feature.REQ_CHAIN
+    wire_format = "deflate"
+    state = "bound"
+    lock = threading.Lock()
+
+    @classmethod
+    def device_state(cls) -> str:
+        return cls.state
+
+    def _alive(self) -> None:
+        if type(self).state == "disabled":
+            raise acomp.TimedOut("device disabled after a completion timeout")
+
+    def compress(self, src: Any, capacity: int) -> bytes:
+        self._alive()
+        c = zlib.compressobj(1, zlib.DEFLATED, -12, 8, zlib.Z_FIXED)
+        out = c.compress(src) + c.flush()
+        if len(out) > capacity:
+            raise acomp.NoSpace("too big")
+        return out
+
+    def decompress(self, src: Any, capacity: int) -> bytes:
+        self._alive()
+        return acomp.lib.inflate_bounded(src, capacity)
+
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+        return super().batch_compress(srcs, capacities)
+
+
+@pytest.fixture
+def flaky() -> Iterator[type[FlakyDevice]]:
+    reg = get_registry()
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(FlakyDevice)))
+    reg.register_plugin(plugin, name="flakydev")
+    FlakyDevice.state = "bound"
+    yield FlakyDevice
+    reg.unregister_plugin("flakydev")
+
+
+def test_requirement_picks_the_best_capable_driver_and_says_why(flaky: type[FlakyDevice]) -> None:
+    req = acomp.Requirement(alg="deflate", async_batching=True, min_batch=8)
+    with Zswap(req, total_ram=64 << 20) as z:
+        info = z.stats()["pools"][0]  # type: ignore[index]
+        assert info["driver_name"] == "deflate-flakydev"
+        assert "alg=deflate, batch_size>=8, async_batching=True" in info["reason"]
+        assert info["nr_reqs"] == 8
+
+
+def test_device_dies_half_way_no_page_lost_and_failover_counted(flaky: type[FlakyDevice]) -> None:
+    pages = text_pages(64)
+    folios = [b"".join(pages[i : i + 16]) for i in range(0, 64, 16)]
+    with Zswap(acomp.Requirement(alg="deflate"), total_ram=64 << 20) as z:
+        assert z.store(0, folios[0]) and z.store(16, folios[1])
+        flaky.state = "disabled"  # the device timed out and disabled itself
+        assert z.store(32, folios[2]) and z.store(48, folios[3])  # stores go on elsewhere
+        stats = z.stats()
+        assert stats["pool_failover"] == 1
+        drivers = [p["driver_name"] for p in stats["pools"]]  # type: ignore[union-attr, index]
+        assert drivers[0] != "deflate-flakydev" and "deflate-flakydev" in drivers
+        out = bytearray(PAGE)
+        for i, page in enumerate(pages):  # old pages load through another deflate reader
+            assert z.load(i, out) and out == page, i
+        assert z.stats()["decompress_failover"] == 32
+        assert z.stats()["decompress_fail"] == 0
+        assert [p["driver_name"] for p in z.stats()["pools"]] == drivers[:1]  # old pool went with its last entry
+        z.verify()
+
+
+def test_named_compressor_does_not_fail_over(flaky: type[FlakyDevice]) -> None:
+    """A name asks for that driver (the kernel's way): pages still are not lost, they are stored as-is."""
+    with Zswap("deflate-flakydev", total_ram=64 << 20) as z:
+        flaky.state = "disabled"
+        page = text_pages(1)[0]
+        assert z.store(0, page)
+        assert z.stats()["pool_failover"] == 0 and z.stats()["stored_incompressible_pages"] == 1
+        out = bytearray(PAGE)
+        assert z.load(0, out) and out == page
+
+
+def test_no_capable_driver_is_a_clear_error() -> None:
+    with pytest.raises(acomp.AlgorithmNotFound, match="alg=deflate, batch_size>=64"):
+        Zswap(acomp.Requirement(alg="deflate", min_batch=64), total_ram=64 << 20)
