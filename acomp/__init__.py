@@ -35,7 +35,7 @@ from acomp.hookspecs import hookimpl, hookspec
 from acomp.query import Requirement, query, readers_of
 from acomp.records import AlgorithmRecord
 from acomp.registry import AcompPluginWarning, Registry, get_registry
-from acomp.request import DST_MAX, BufferLike, PAGE_SIZE, Request, RequestFlags, reqchain_init, request_chain
+from acomp.request import DST_MAX, PAGE_SIZE, BufferLike, Request, RequestFlags, reqchain_init, request_chain
 from acomp.transform import Transform
 
 __version__ = "0.1.0"

@@ -164,10 +164,16 @@ def _report_callback_error(req: Request, exc: BaseException) -> None:
     )
 
 
+#: The marker a chained request carries until processed (kernel: err = -EINPROGRESS).
+#: One shared instance: it is never raised, and building one per request costs
+#: more than the chaining itself.
+CHAIN_IN_PROGRESS = InProgress("chained request not yet processed")
+
+
 def reqchain_init(req: Request) -> Request:
     """Reset ``req``'s chain and mark it in progress (kernel: ``acomp_reqchain_init``)."""
     req._chain = []
-    req.err = InProgress("chained request not yet processed")
+    req.err = CHAIN_IN_PROGRESS
     return req
 
 
@@ -191,5 +197,5 @@ def request_chain(req: Request, head: Request) -> None:
         from acomp.errors import InvalidArgument
 
         raise InvalidArgument(f"a chain holds at most {MAX_CHAIN_LEN} requests")
-    req.err = InProgress("chained request not yet processed")
+    req.err = CHAIN_IN_PROGRESS
     head._chain.append(req)

@@ -21,10 +21,13 @@ unit at a time through the one-buffer op.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from acomp.driver import Feature, Op, Result
-from acomp.errors import AcompError, InvalidArgument
+from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.request import BufferLike
 
 if TYPE_CHECKING:
     from acomp.request import Request
@@ -63,40 +66,26 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
         if not isinstance(dsts, (list, tuple)) or len(dsts) != len(units):
             raise InvalidArgument(f"a segmented request needs a list of {len(units)} dst buffers")
         caps = [len(d) for d in dsts]
-    results: list[Result] = []
     if Feature.REQ_SEG in tfm.record.features:
-        hook = tfm.driver.batch_compress if op == "compress" else tfm.driver.batch_decompress
-        step = max(1, tfm.batch_size)
-        for start in range(0, len(units), step):
-            try:
-                part = list(hook(units[start : start + step], caps[start : start + step]))
-            except AcompError as exc:
-                part = [exc] * len(units[start : start + step])
-            results.extend(part)
+        results = _through_batch_hook(tfm, units, caps, op)
     else:
+        # The trivial wrapper: one unit at a time through the one-buffer op.
         fn = tfm.driver.compress if op == "compress" else tfm.driver.decompress
-        for unit, cap in zip(units, caps):
-            try:
-                results.append(fn(unit, cap))
-            except AcompError as exc:
-                results.append(exc)
-    outs: list[object] = []
+        results = [_call(tfm, fn, unit, cap) for unit, cap in zip(units, caps)]
+    outs: list[object] = [None] * len(units) if dsts is None else list(dsts)
     dlens: list[int] = []
-    for i, (res, cap) in enumerate(zip(results, caps)):
+    for i, res in enumerate(results):
         if isinstance(res, AcompError):
             dlens.append(-res.errno)
-            outs.append(None if dsts is None else dsts[i])
             continue
         n = len(res)
-        if n > cap:
-            dlens.append(-28)  # ENOSPC: a driver may not exceed the unit's dst
-            outs.append(None if dsts is None else dsts[i])
+        if n > caps[i]:
+            dlens.append(-errno.ENOSPC)  # a driver may not exceed the unit's dst
             continue
         if dsts is None:
-            outs.append(res)
+            outs[i] = res
         else:
             dsts[i][:n] = res
-            outs.append(dsts[i])
         dlens.append(n)
     if dsts is None:
         req.dst = outs
@@ -104,3 +93,34 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
     req.dlen = sum(d for d in dlens if d > 0)
     req.err = None
     return sum(1 for d in dlens if d >= 0)
+
+
+def _call(tfm: Transform, fn: Callable[[BufferLike, int], Result], unit: BufferLike, cap: int) -> Result:
+    try:
+        return fn(unit, cap)
+    except AcompError as exc:
+        return exc
+    except Exception as exc:
+        return DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}")
+
+
+def _through_batch_hook(tfm: Transform, units: Sequence[BufferLike], caps: Sequence[int], op: Op) -> list[Result]:
+    hook = tfm.driver.batch_compress if op == "compress" else tfm.driver.batch_decompress
+    step = max(1, tfm.batch_size)
+    results: list[Result] = []
+    for start in range(0, len(units), step):
+        group = units[start : start + step]
+        try:
+            part = list(hook(group, caps[start : start + step]))
+            if len(part) != len(group):
+                raise DriverError(
+                    f"driver {tfm.driver_name!r} returned {len(part)} results for {len(group)} units"
+                )
+        except AcompError as exc:
+            part = [exc] * len(group)
+        except Exception as exc:
+            part = [DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}")] * len(
+                group
+            )
+        results.extend(part)
+    return results

@@ -250,15 +250,16 @@ class Transform:
         if Feature.REQ_CHAIN in self.record.features and self.batch_size > 1:
             _chain.do_batched_req_chain(reqs, self.batch_size, lambda group: self._run_hook(group, op))
         else:
+            # The sequential executor (acomp_do_req_chain), inlined: a chain
+            # of cheap lz4 pages must not pay a closure per request.
             fn = self._compress if op == "compress" else self._decompress
-            _chain.do_req_chain(reqs, lambda r: self._sync_quiet(r, fn, op))
+            sync = self._sync
+            for r in reqs:
+                try:
+                    sync(r, fn, op)
+                except AcompError:
+                    pass
         return req.dlen
-
-    def _sync_quiet(self, req: Request, fn: Any, op: Op) -> None:
-        try:
-            self._sync(req, fn, op)
-        except AcompError:
-            pass
 
     # -- async (kernel: -EINPROGRESS / -EBUSY, completion callback, poll) ---------------------
 

@@ -1,0 +1,128 @@
+"""Shared pieces of the subcommands: argument types, driver parameters, allocation."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+
+import acomp
+from acomp.cli.output import CliError
+from acomp.corpus import Corpus, build_corpus, load_pages
+from acomp.transform import Transform
+
+__all__ = [
+    "alloc_tfm",
+    "count_type",
+    "load_corpus",
+    "nonneg_int",
+    "parse_params",
+    "percent_type",
+    "positive_int",
+    "size_type",
+]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def positive_int(text: str) -> int:
+    """An int >= 1 (argparse type)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonneg_int(text: str) -> int:
+    """An int >= 0 (argparse type)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+count_type = positive_int
+
+
+def percent_type(text: str) -> int:
+    """An int percentage in 1..100 (argparse type)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage 1..100, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage 1..100, got {text!r}")
+    return value
+
+
+def size_type(text: str) -> int:
+    """A byte count with an optional K/M/G/T suffix (powers of 1024): ``512M``, ``2G``."""
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a size like 4096, 64K, 512M or 2G, got {text!r}")
+    value = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return value
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, object]:
+    """``["level=9", "sync_mode=async"]`` -> ``{"level": 9, "sync_mode": "async"}``."""
+    params: dict[str, object] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CliError(f"bad driver parameter {item!r}: expected KEY=VALUE", code=2)
+        value: object = raw
+        low = raw.strip().lower()
+        if re.fullmatch(r"[+-]?\d+", raw.strip()):
+            value = int(raw)
+        elif low in ("true", "yes", "on"):
+            value = True
+        elif low in ("false", "no", "off"):
+            value = False
+        params[key] = value
+    return params
+
+
+def alloc_tfm(name: str, params: dict[str, object] | None = None) -> Transform:
+    """``acomp.alloc`` with CLI errors: unknown algorithm, bad parameters."""
+    try:
+        return acomp.alloc(name, **(params or {}))
+    except acomp.AlgorithmNotFound:
+        known = ", ".join(
+            sorted({r.driver_name for r in acomp.algorithms()} | {r.alg_name for r in acomp.algorithms()})
+        )
+        raise CliError(f"unknown algorithm {name!r} (known: {known or 'none'})") from None
+    except acomp.AcompError as exc:
+        raise CliError(f"cannot allocate {name!r}: {exc}") from None
+
+
+def load_corpus(pages: str, seed: int, default_pages: int) -> Corpus:
+    """The corpus for ``--pages N|FILE``: N corpus pages, or the pages of FILE."""
+    if pages is None or pages == "":
+        return build_corpus(default_pages, seed)
+    text = str(pages).strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        n = int(text)
+        if n < 1:
+            raise CliError(f"--pages must be a positive count or a file, got {text!r}", code=2)
+        return build_corpus(n, seed)
+    try:
+        return load_pages(text)
+    except FileNotFoundError:
+        raise CliError(f"--pages: {text!r} is neither a page count nor an existing file") from None
+    except IsADirectoryError:
+        raise CliError(f"cannot read {text!r}: is a directory") from None
+    except OSError as exc:
+        raise CliError(f"cannot open {text!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

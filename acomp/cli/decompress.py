@@ -1,0 +1,119 @@
+"""``acomp decompress IN -o OUT``: a container back into the original bytes.
+
+The container names its algorithm (see :mod:`acomp.cli.container`); the
+best driver of that algorithm decompresses it, or the one given with ``-a``
+(any driver of the same wire format reads it).  Every unit's length and
+CRC-32, the end marker and the whole-file CRC are checked; the output file is
+only put in place when all checks pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import IO, Any
+
+import acomp
+from acomp.cli.common import alloc_tfm, parse_params
+from acomp.cli.container import ContainerError, ContainerReader, Unit
+from acomp.cli.fileio import open_input, open_output
+from acomp.cli.output import CliError
+from acomp.transform import Transform
+
+__all__ = ["add_parser", "decompress_stream", "run"]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "decompress",
+        help="decompress an acomp container",
+        description="Decompress an acomp container IN (made by 'acomp compress') into OUT. "
+        "'-' reads standard input / writes standard output.",
+    )
+    p.add_argument("input", metavar="IN", help="container file, or - for standard input")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output file, or - for standard output")
+    p.add_argument("-a", "--alg", help="decompress with this algorithm or driver instead of the container's")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="driver parameter (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print a summary on stderr")
+    p.set_defaults(func=run)
+
+
+def _decompress_group(tfm: Transform, reader: ContainerReader, group: list[Unit], out: IO[bytes]) -> None:
+    packed = [u for u in group if not u.stored]
+    reqs = [acomp.Request(u.payload, dst=bytearray(u.orig_len)) for u in packed]
+    if len(reqs) > 1:
+        tfm.batch_decompress(reqs)
+    elif reqs:
+        try:
+            tfm.decompress(reqs[0])
+        except acomp.AcompError:
+            pass  # recorded on the request
+    results = dict(zip((u.index for u in packed), reqs))
+    for unit in group:
+        if unit.stored:
+            data: bytes | memoryview = unit.payload
+        else:
+            req = results[unit.index]
+            if req.err is not None:
+                raise ContainerError(
+                    "corrupt",
+                    f"corrupt container: unit {unit.index} does not decompress ({req.err.errname}: {req.err})",
+                )
+            data = memoryview(req.dst)[: req.dlen]
+        reader.check_unit(unit, data)
+        out.write(data)
+
+
+def decompress_stream(tfm: Transform | None, reader: ContainerReader, out: IO[bytes], name: str) -> Transform:
+    """Decompress every unit of ``reader`` to ``out``; allocates the transform unless given."""
+    if tfm is None:
+        tfm = _alloc_for(reader, name, {})
+    bs = max(1, tfm.batch_size)
+    group: list[Unit] = []
+    for unit in reader.units():
+        group.append(unit)
+        if len(group) >= bs:
+            _decompress_group(tfm, reader, group, out)
+            group = []
+    if group:
+        _decompress_group(tfm, reader, group, out)
+    reader.verify_end()
+    return tfm
+
+
+def _alloc_for(reader: ContainerReader, name: str | None, params: dict[str, object]) -> Transform:
+    header = reader.header
+    target = name or header.alg_name
+    try:
+        return acomp.alloc(target, **params)
+    except acomp.AlgorithmNotFound:
+        if name:
+            return alloc_tfm(name, params)  # the standard unknown-algorithm error
+        raise CliError(
+            f"the container needs algorithm {header.alg_name!r} (written by driver "
+            f"{header.driver_name!r}), which no registered driver implements"
+        ) from None
+    except acomp.AcompError as exc:
+        raise CliError(f"cannot allocate {target!r}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    params = parse_params(args.param)
+    with open_input(args.input) as inp:
+        try:
+            reader = ContainerReader(inp)
+            tfm = _alloc_for(reader, args.alg, params)
+            with tfm, open_output(args.output) as out:
+                decompress_stream(tfm, reader, out, args.alg)
+        except ContainerError as exc:
+            raise CliError(f"{args.input}: {exc}") from None
+        except OSError as exc:
+            raise CliError(f"I/O error: {exc.strerror or exc}") from None
+    if args.verbose:
+        h = reader.header
+        print(
+            f"acomp: {args.input}: {h.alg_name} (written by {h.driver_name}), unit size {h.unit_size}, "
+            f"{reader.units_read} units, decompressed by {tfm.driver_name}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,57 @@
+"""``acomp bench``: table, CSV, JSON, plot, batch path and --pages FILE (no timed assertions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_table(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = cli("bench", "--pages", "16", "--repeat", "1", "--drivers", "lz4,zstd")
+    assert rc == 0, err
+    for col in ("ratio", "comp MB/s", "decomp MB/s", "comp us/page", "comp x raw", "lz4-generic", "zstd-generic"):
+        assert col in out
+    assert "measured here" in out
+
+
+def test_json_and_raw_ratios(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli("bench", "--pages", "24", "--repeat", "1", "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["corpus"]["pages"] == 24
+    results = {r["driver"]: r for r in doc["results"]}
+    for name in ("deflate-generic", "zstd-generic", "lz4-generic", "lz4hc-generic"):
+        r = results[name]
+        assert r["ratio"] > 1.0
+        assert r["raw_call"] and r["compress_vs_raw"] > 0 and r["decompress_vs_raw"] > 0
+        assert r["roundtrip_failures"] == 0 and r["errors"] == 0
+    for r in results.values():
+        if r["raw_call"] is None:
+            assert r["compress_vs_raw"] is None
+
+
+def test_csv_and_batch(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli("bench", "--pages", "20", "--repeat", "1", "--drivers", "zstd", "--batch", "--csv")
+    assert rc == 0
+    header, row = out.strip().splitlines()
+    assert header.startswith("driver,")
+    assert "batch x8" in row
+
+
+def test_pages_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "data.bin"
+    f.write_bytes(b"hello world " * 2000)
+    rc, out, _ = cli("bench", "--pages", str(f), "--repeat", "1", "--drivers", "lz4", "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["corpus"]["pages"] == 6 and "data.bin" in doc["corpus"]["description"]
+
+
+def test_plot(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "bench.png"
+    rc, _, err = cli("bench", "--pages", "8", "--repeat", "1", "--drivers", "lz4", "--plot", str(png))
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,95 @@
+"""``acomp zswap``: the usemem-like workload, its table, compare mode and JSON."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+pytest.importorskip("acomp.zswap")
+
+import acomp
+from acomp.cli.zswap_cmd import folio_plan, parse_folio_sizes
+
+
+def test_table(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = cli("zswap", "-c", "lz4", "--workers", "2", "--pages-per-worker", "96")
+    assert rc == 0, err
+    for row in (
+        "Total throughput (KB/s)",
+        "elapsed time (sec)",
+        "CPU time (sec)",
+        "zswpout",
+        "zswpin",
+        "pool_limit_hit",
+        "written_back_pages",
+        "reject_compress_poor",
+        "ZSWPOUT-",
+        "pages verified",
+    ):
+        assert row in out
+    assert "ok" in out
+
+
+def test_compare_batching_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    batching = [r for r in acomp.algorithms() if r.async_batching and r.batch_size > 1]
+    if not batching:
+        pytest.skip("no registered driver has async batching")
+    name = batching[0].driver_name
+    rc, out, err = cli(
+        "zswap", "--compare", f"{name},{name}:nobatch", "--workers", "2", "--pages-per-worker", "64", "--json"
+    )
+    assert rc == 0, err
+    a, b = json.loads(out)["results"]
+    assert a["config"]["batching"] and a["config"]["nr_reqs"] == min(8, batching[0].batch_size)
+    assert not b["config"]["batching"] and b["config"]["nr_reqs"] == 1
+    for r in (a, b):
+        assert r["verify"] == {"pages": 128, "mismatched": 0, "missing": 0}
+        assert r["zswap"]["zswpout"] + r["swap"]["pswpout"] + r["swap"].get("swpout_zero", 0) >= 128
+
+
+def test_compare_table_has_deltas(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli("zswap", "--compare", "lz4,zstd", "--workers", "1", "--pages-per-worker", "64")
+    assert rc == 0
+    assert "(B) vs. (A)" in out
+    assert "%" in out
+
+
+def test_tight_limit_forces_writeback(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli(
+        "zswap", "-c", "lz4", "--workers", "2", "--pages-per-worker", "256", "--total-ram", "512K", "--json"
+    )
+    assert rc == 0
+    (r,) = json.loads(out)["results"]
+    assert r["zswap"]["pool_limit_hit"] > 0
+    assert r["swap"]["pswpout"] > 0
+    assert r["verify"]["mismatched"] == 0 and r["verify"]["missing"] == 0
+
+
+def test_2m_folios(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli(
+        "zswap",
+        "-c",
+        "zstd",
+        "--folio-size",
+        "2M",
+        "--workers",
+        "1",
+        "--pages-per-worker",
+        "512",
+        "--total-ram",
+        "1G",
+        "--json",
+    )
+    assert rc == 0
+    (r,) = json.loads(out)["results"]
+    assert r["zswap"].get("zswpout_2048kB", 0) + r["swap"].get("swpout_2048kB", 0) == 1
+
+
+def test_folio_plan() -> None:
+    assert parse_folio_sizes("mix") == (4, 8, 16)
+    assert parse_folio_sizes("64k") == (16,)
+    assert parse_folio_sizes("16k,2M") == (4, 512)
+    plan = folio_plan(1000, (4, 8, 16), random.Random(0))
+    assert sum(plan) == 1000 and set(plan) <= {1, 2, 4, 8, 16}
