@@ -22,12 +22,9 @@ A,B[,C]`` runs each configuration on the same data and adds the seed's
 name with an optional ``:nobatch`` suffix (``deflate-iaa:nobatch``); the
 ``--no-batching`` flag applies ``:nobatch`` to all.
 
-No batching: zswap (``acomp.zswap.pool.nr_reqs_for``) gives a context
-``batch_size`` requests only when the transform reports async batching, and it
-has no switch of its own; ``:nobatch`` therefore hands zswap transforms that
-report ``batch_size`` 1 and no async batching (through Zswap's
-``transform_factory``), so zswap compresses page by page with
-``tfm.compress`` exactly as it does for a non-batching compressor.
+No batching: ``:nobatch`` runs ``Zswap(batching=False)``, which gives every
+context one request even when the driver batches, so zswap compresses page
+by page with ``tfm.compress``: zswap as it was before the seed.
 
 Every number in the output is measured in this run ("measured here").
 """
@@ -127,14 +124,9 @@ class WorkloadConfig:
         return self.compressor + ("" if self.batching else ":nobatch")
 
 
-def _factory(params: dict[str, object], batching: bool) -> Any:
+def _factory(params: dict[str, object]) -> Any:
     def make(name: str) -> Transform:
-        tfm = acomp.alloc(name, **params)
-        if not batching:
-            # zswap sizes its contexts from these two capabilities (nr_reqs_for).
-            tfm.batch_size = 1
-            tfm.has_async_batching = False
-        return tfm
+        return acomp.alloc(name, **params)
 
     return make
 
@@ -159,7 +151,8 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
             accept_threshold_percent=cfg.accept_threshold_percent,
             shrinker_enabled=cfg.shrinker_enabled,
             total_ram=total_ram,
-            transform_factory=_factory(cfg.params, cfg.batching),
+            transform_factory=_factory(cfg.params),
+            batching=cfg.batching,
         )
         try:
             swap = SwapDevice(os.path.join(tmp, "swapfile"), zswap=zswap, nr_slots=nr_total)

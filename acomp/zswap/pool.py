@@ -48,17 +48,17 @@ class AcompCtx:
         return len(self.reqs)
 
 
-def nr_reqs_for(tfm: Transform) -> int:
+def nr_reqs_for(tfm: Transform, batching: bool = True) -> int:
     """Requests per context: batching resources only for async batching (the seed's patch 10)."""
-    if tfm.has_async_batching:
+    if batching and tfm.has_async_batching:
         return max(1, min(ZSWAP_MAX_BATCH_SIZE, tfm.batch_size))
     return 1
 
 
-def create_ctx(tfm: Transform) -> AcompCtx:
+def create_ctx(tfm: Transform, batching: bool = True) -> AcompCtx:
     """Allocate a context's requests and buffers once (kernel: ``zswap_cpu_comp_prepare``)."""
     empty = memoryview(b"")
-    reqs = [Request(empty, bytearray(PAGE_SIZE)) for _ in range(nr_reqs_for(tfm))]
+    reqs = [Request(empty, bytearray(PAGE_SIZE)) for _ in range(nr_reqs_for(tfm, batching))]
     return AcompCtx(tfm=tfm, reqs=reqs, scratch=bytearray(PAGE_SIZE))
 
 
@@ -70,6 +70,7 @@ class ZswapPool:
         "_local",
         "_probe",
         "_reader",
+        "batching",
         "compressor",
         "ctxs",
         "dead",
@@ -79,12 +80,16 @@ class ZswapPool:
         "zs",
     )
 
-    def __init__(self, pool_id: int, compressor: Compressor, factory: TransformFactory) -> None:
+    def __init__(
+        self, pool_id: int, compressor: Compressor, factory: TransformFactory, batching: bool = True
+    ) -> None:
         # The first transform both checks the name (kernel: crypto_has_acomp)
         # and becomes the first context.
         tfm = factory(compressor)
         self.id = pool_id
         self.compressor = compressor
+        #: False: one request per context even for a batching driver (the pre-seed kernel).
+        self.batching = batching
         #: Why this driver: the name asked for, or the requirement it met best.
         if isinstance(compressor, Requirement):
             self.reason = f"best driver meeting [{compressor}]"
@@ -97,7 +102,7 @@ class ZswapPool:
         self.zs = ZsPool(f"zswap{pool_id}")
         self._factory = factory
         self._local = threading.local()
-        self.ctxs: list[AcompCtx] = [create_ctx(tfm)]
+        self.ctxs: list[AcompCtx] = [create_ctx(tfm, batching)]
         self.lock = threading.Lock()
         #: Set once the pool is torn down; a store that raced with that retries.
         self.dead = False
@@ -153,7 +158,7 @@ class ZswapPool:
             else:
                 # Every context of a pool uses the driver its first one got,
                 # even if a requirement would now pick another.
-                ctx = create_ctx(self._factory(self._probe.driver_name))
+                ctx = create_ctx(self._factory(self._probe.driver_name), self.batching)
                 self.ctxs.append(ctx)
             ctx.owner = me
         self._local.ctx = ctx
@@ -194,7 +199,7 @@ class ZswapPool:
             "reason": self.reason,
             "usable": self.usable(),
             "batch_size": tfm.batch_size,
-            "nr_reqs": nr_reqs_for(tfm),
+            "nr_reqs": nr_reqs_for(tfm, self.batching),
             "contexts": len(self.ctxs),
             "stored_objects": self.zs.nr_objs,
             "pool_total_size": self.zs.total_size,

@@ -56,6 +56,8 @@ class Zswap:
     ``reject_compress_poor`` / ``reject_compress_fail``) instead of stored as-is.
     ``shrink_async`` runs the shrinker on a worker thread (kernel: ``shrink_wq``);
     when False the store that queues it runs it before returning.
+    ``batching=False`` gives every context one request even when the driver
+    batches: zswap as it was before the seed (for comparisons).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class Zswap:
         writeback_enabled: bool = True,
         shrink_async: bool = True,
         transform_factory: TransformFactory | None = None,
+        batching: bool = True,
     ) -> None:
         if total_ram < PAGE_SIZE:
             raise InvalidArgument(f"total_ram must be at least one page, got {total_ram}")
@@ -83,6 +86,7 @@ class Zswap:
         self.writeback_enabled = writeback_enabled
         self.shrink_async = shrink_async
         self._factory = transform_factory or _default_factory
+        self.batching = batching
         self.events = ZswapEvents()
         self._shards = tuple(Shard() for _ in range(NR_SHARDS))
         self._pools_lock = threading.Lock()
@@ -102,7 +106,7 @@ class Zswap:
             while pool_id in self._pool_by_id:
                 pool_id = (pool_id + 1) & _POOL_MASK
             self._next_pool_id = (pool_id + 1) & _POOL_MASK
-            pool = ZswapPool(pool_id, compressor, self._factory)
+            pool = ZswapPool(pool_id, compressor, self._factory, self.batching)
             self._pool_by_id[pool_id] = pool
         return pool
 
