@@ -20,6 +20,7 @@ __all__ = [
     "InProgress",
     "InvalidArgument",
     "InvalidData",
+    "NoDevice",
     "NoSpace",
     "NotSupported",
     "OutputOverflow",
@@ -124,6 +125,12 @@ class NotSupported(AcompError):
     errno = _errno.ENOSYS
 
 
+class NoDevice(AcompError):
+    """The device behind a driver is gone or disabled itself (``-ENODEV``)."""
+
+    errno = _errno.ENODEV
+
+
 class DriverError(AcompError):
     """A driver broke its contract (raised a foreign exception, wrong length, ...) (``-EIO``).
 
@@ -146,6 +153,7 @@ _BY_ERRNO: dict[int, type[AcompError]] = {
     _errno.ETIMEDOUT: TimedOut,
     _errno.ENOSYS: NotSupported,
     _errno.EIO: DriverError,
+    _errno.ENODEV: NoDevice,
 }
 
 

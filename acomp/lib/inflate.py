@@ -25,7 +25,10 @@ def inflate_bounded(src: BufferLike, capacity: int) -> bytes:
     """
     d = zlib.decompressobj(-15)
     try:
-        out = d.decompress(src, capacity)
+        # zlib reads max_length=0 as "no limit": a 0-byte dst asks for 1 byte.
+        out = d.decompress(src, capacity or 1)
+        if len(out) > capacity:
+            raise NoSpace(f"inflated output exceeds dst capacity {capacity}")
         if not d.eof and len(out) == capacity:
             # Output stopped at capacity: one more byte (from input left over or
             # from zlib's pending window copy) tells "too big" from "only the

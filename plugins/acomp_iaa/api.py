@@ -1,0 +1,215 @@
+"""Module-level controls of the emulated iaa_crypto (kernel: sysfs driver attributes, debugfs).
+
+The device state is one process-wide :class:`~acomp_iaa.subsystem.IaaSubsystem`
+shared by every transform, as the real driver's is.  Functions here:
+
+* :func:`set_driver_attr` / :func:`get_driver_attr`: ``sync_mode`` (``sync``,
+  ``async``, ``async_irq``; default ``async``) and ``verify_compress``
+  (default False).  Changing either while bound raises ``Busy`` (EBUSY).
+* :func:`configure`: a new topology / codec / timing (EBUSY while bound).
+* :func:`reset`: stop the engines and start over with defaults, whatever is
+  bound; re-enables a driver that disabled itself.  For tests.
+* :func:`enable`: re-enable after a completion timeout without other changes.
+* :func:`stats` / :func:`reset_stats`; :func:`inject_fault`,
+  :func:`set_fault_rate`, :func:`seed_faults`, :func:`clear_faults`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from acomp.errors import Busy, InvalidArgument
+from acomp_iaa.fixed import CodecName, resolve_codec
+from acomp_iaa.subsystem import SYNC_MODES, IaaSubsystem
+from acomp_iaa.timing import TimingParams
+from acomp_iaa.wq_map import Topology
+
+__all__ = [
+    "DRIVER_ATTRS",
+    "clear_faults",
+    "configure",
+    "enable",
+    "get_driver_attr",
+    "inject_fault",
+    "reset",
+    "reset_stats",
+    "seed_faults",
+    "set_driver_attr",
+    "set_fault_rate",
+    "stats",
+    "subsystem",
+]
+
+DRIVER_ATTRS = ("sync_mode", "verify_compress")
+
+_lock = threading.RLock()
+_subsys: IaaSubsystem | None = None
+_DEFAULTS: dict[str, Any] = {
+    "codec": "auto",
+    "timing": None,
+    "timing_seed": 0,
+    "completion_timeout_s": 5.0,
+}
+_config: dict[str, Any] = {"topology": Topology(), **_DEFAULTS}
+
+
+def _build() -> IaaSubsystem:
+    timing = _config["timing"] or TimingParams()
+    return IaaSubsystem(
+        _config["topology"],
+        codec=resolve_codec(_config["codec"]),
+        timing=timing,
+        timing_seed=_config["timing_seed"],
+        completion_timeout_s=_config["completion_timeout_s"],
+    )
+
+
+def subsystem() -> IaaSubsystem:
+    """The shared device state (created on first use)."""
+    s = _subsys
+    if s is not None:
+        return s
+    return _get_locked()
+
+
+def _get_locked() -> IaaSubsystem:
+    global _subsys
+    with _lock:
+        if _subsys is None:
+            _subsys = _build()
+        return _subsys
+
+
+def set_driver_attr(name: str, value: object) -> None:
+    """Set ``sync_mode`` or ``verify_compress``; ``Busy`` while the driver is bound."""
+    with _lock:
+        s = subsystem()
+        if name not in DRIVER_ATTRS:
+            raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
+        if name == "sync_mode" and value not in SYNC_MODES:
+            raise InvalidArgument(f"sync_mode must be one of {SYNC_MODES}, got {value!r}")
+        if name == "verify_compress" and not isinstance(value, bool):
+            raise InvalidArgument("verify_compress must be a bool")
+        if getattr(s, name) == value:
+            return
+        if s.bound:
+            raise Busy(f"iaa_crypto: cannot change {name} while the driver is bound")
+        setattr(s, name, value)
+
+
+def get_driver_attr(name: str) -> object:
+    if name not in DRIVER_ATTRS:
+        raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
+    return getattr(subsystem(), name)
+
+
+def configure(
+    topology: Topology | None = None,
+    *,
+    codec: CodecName | None = None,
+    timing: TimingParams | None = None,
+    timing_seed: int | None = None,
+    completion_timeout_s: float | None = None,
+    **topology_fields: int,
+) -> IaaSubsystem:
+    """Rebuild the machine, e.g. ``configure(packages=1, devices_per_package=2)``.
+
+    Fields not given keep their current values; driver attributes are kept.
+    ``Busy`` while bound (a transform exists or devices have work).
+    """
+    global _subsys
+    with _lock:
+        old = _subsys
+        if old is not None and old.bound:
+            raise Busy("iaa_crypto: cannot reconfigure while the driver is bound")
+        new_config = dict(_config)
+        base: Topology = topology or new_config["topology"]
+        try:
+            new_config["topology"] = Topology(**{**_topology_dict(base), **topology_fields})
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"bad topology: {exc}") from None
+        for key, value in (
+            ("codec", codec),
+            ("timing", timing),
+            ("timing_seed", timing_seed),
+            ("completion_timeout_s", completion_timeout_s),
+        ):
+            if value is not None:
+                new_config[key] = value
+        try:
+            resolve_codec(new_config["codec"])
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        _config.update(new_config)
+        if old is not None:
+            old.shutdown()
+        _subsys = _build()
+        if old is not None:
+            _subsys.sync_mode = old.sync_mode
+            _subsys.verify_compress = old.verify_compress
+        return _subsys
+
+
+def _topology_dict(t: Topology) -> dict[str, int]:
+    return {f.name: getattr(t, f.name) for f in Topology.__attrs_attrs__}
+
+
+def reset(timeout: float = 5.0) -> bool:
+    """Stop all engine threads and return to the default machine and attributes.
+
+    Forgets bound transforms (they keep working against the new state).
+    Returns True when every engine thread ended within ``timeout``.
+    """
+    global _subsys
+    with _lock:
+        old = _subsys
+        _subsys = None
+        _config.clear()
+        _config.update({"topology": Topology(), **_DEFAULTS})
+        return old.shutdown(timeout) if old is not None else True
+
+
+def enable() -> None:
+    """Re-enable the driver after it disabled itself on a completion timeout."""
+    subsystem().enabled = True
+
+
+def stats() -> dict[str, Any]:
+    """The debugfs counters as a nested dict (see :mod:`acomp_iaa.stats`) plus fault counts."""
+    s = subsystem()
+    snap = s.stats.snapshot(s.batch_latencies())
+    snap["faults"] = s.faults.snapshot()
+    snap["enabled"] = s.enabled
+    snap["sync_mode"] = s.sync_mode
+    snap["verify_compress"] = s.verify_compress
+    snap["engine_busy_ns"] = {f"iaa{d}": ns for d, ns in sorted(s.timing.engine_busy_ns.items())}
+    return snap
+
+
+def reset_stats() -> None:
+    subsystem().stats.reset()
+
+
+def inject_fault(kind: str, count: int = 1, device: int | None = None) -> None:
+    """The next ``count`` eligible descriptors (on ``device``, default any) fail with ``kind``."""
+    try:
+        subsystem().faults.inject(kind, count, device)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+def set_fault_rate(kind: str, rate: float) -> None:
+    """Each eligible descriptor fails with ``kind`` with probability ``rate`` (seeded RNG)."""
+    try:
+        subsystem().faults.set_rate(kind, rate)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+def seed_faults(seed: int) -> None:
+    subsystem().faults.seed(seed)
+
+
+def clear_faults() -> None:
+    subsystem().faults.clear()
