@@ -108,3 +108,34 @@ def test_named_compressor_does_not_fail_over(flaky: type[FlakyDevice]) -> None:
 def test_no_capable_driver_is_a_clear_error() -> None:
     with pytest.raises(acomp.AlgorithmNotFound, match="alg=deflate, batch_size>=64"):
         Zswap(acomp.Requirement(alg="deflate", min_batch=64), total_ram=64 << 20)
+
+
+def test_deflate_iaa_times_out_half_way_and_stores_move_on() -> None:
+    """The issue's run: the emulated IAA times out mid-run and disables itself."""
+    acomp_iaa = pytest.importorskip("acomp_iaa")
+    acomp_iaa.reset()
+    try:
+        pages = text_pages(128, seed=9)
+        folios = [b"".join(pages[i : i + 16]) for i in range(0, 128, 16)]
+        requirement = acomp.Requirement(alg="deflate", min_batch=1)
+        with Zswap(requirement, total_ram=64 << 20) as z:
+            assert z.pool.driver_name == "deflate-iaa"
+            for k in range(4):
+                assert z.store(16 * k, folios[k])
+            acomp_iaa.inject_fault("timeout", count=1)
+            for k in range(4, 8):  # the first of these hits the timeout
+                assert z.store(16 * k, folios[k])
+            assert acomp_iaa.stats()["total_completion_timeout_errors"] == 1
+            assert not acomp_iaa.stats()["enabled"]
+            st = z.stats()
+            assert st["pool_failover"] == 1
+            pools = st["pools"]
+            assert pools[0]["driver_name"] != "deflate-iaa"  # type: ignore[index]
+            assert "deflate-iaa" in [p["driver_name"] for p in pools]  # type: ignore[union-attr, index]
+            out = bytearray(PAGE)
+            for i, page in enumerate(pages):  # nothing lost, old pages load
+                assert z.load(i, out) and out == page, i
+            assert z.stats()["decompress_fail"] == 0
+            z.verify()
+    finally:
+        acomp_iaa.reset()
