@@ -8,6 +8,8 @@ One transform binds one driver instance (the tfm context).  The hot path,
 from __future__ import annotations
 
 import errno
+import itertools
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from acomp import chain as _chain
 from acomp.driver import Driver, Feature, Op, Result
 from acomp.engine import get_engine
 from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.registry import AcompPluginWarning
 from acomp.request import DONE, DST_MAX, PENDING, Request, RequestFlags
 
 if TYPE_CHECKING:
@@ -288,8 +291,23 @@ class Transform:
         req._begin()
         if self._native_async and not req.unit_size:
             cap = self._capacity(req, op) if req.dst is None else len(req.dst)
+            once = itertools.count()
+
+            def done(res: Result) -> None:
+                # A driver must complete once; a second completion would
+                # overwrite a result the caller may already be reading.
+                if next(once):
+                    warnings.warn(
+                        f"acomp: driver {self.driver_name!r} (plugin {self.record.plugin!r}) completed "
+                        "a request twice; the second completion was ignored",
+                        AcompPluginWarning,
+                        stacklevel=2,
+                    )
+                    return
+                self._complete(req, res, cap)
+
             try:
-                started = self.driver.submit(op, req.src, cap, lambda res: self._complete(req, res, cap))
+                started = self.driver.submit(op, req.src, cap, done)
             except AcompError as exc:
                 started = False
                 if exc.errno != errno.EBUSY:

@@ -1,0 +1,219 @@
+"""The conformance kit against deliberately broken drivers: each fails, naming its property.
+
+Drivers are registered at run time in the process-wide registry and removed
+after each test.  The kit runs in full (one ``check_driver`` call) with a
+small example budget: the broken property must be among the failures, and
+the properties the driver does not break must pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import kit_drivers as kd
+import pytest
+
+import acomp
+import acomp.testing
+from acomp.testing import ConformanceError, ConformanceFailure, ConformanceSuite, check_driver
+
+# Enough to find every planted bug (each is hit by the first examples); keeps the file fast.
+EXAMPLES = 8
+
+Register = Callable[..., str]
+
+
+@pytest.fixture
+def register() -> Iterator[Register]:
+    """Register driver classes under a throwaway plugin; removed after the test."""
+    names: list[str] = []
+
+    def _register(*drivers: type[acomp.Driver]) -> str:
+        name = f"kit-test-{len(names)}-{drivers[0].driver_name}"
+        got = acomp.get_registry().register_plugin(kd.KitPlugin(*drivers), name=name)
+        assert got == name
+        names.append(name)
+        return name
+
+    yield _register
+    for name in names:
+        acomp.get_registry().unregister_plugin(name)
+
+
+def run_kit(driver: str) -> ConformanceError:
+    with pytest.raises(ConformanceError) as info:
+        check_driver(driver, max_examples=EXAMPLES)
+    return info.value
+
+
+def assert_names(err: ConformanceError, driver: str, prop: str) -> None:
+    assert prop in err.failures, f"{prop!r} not among the failures: {err.failures}"
+    msg = err.failures[prop]
+    assert msg.startswith(f"{driver}: property '{prop}': "), msg
+    assert msg in str(err)
+
+
+def test_good_drivers_pass(register: Register) -> None:
+    register(kd.GoodDeflate, kd.GoodBatchingDeflate)
+    for driver in ("kitdeflate-good", "kitdeflate-batching"):
+        report = check_driver(driver)  # the profile's full budget
+        assert report.ok
+        assert report.failed == {}
+        # The two share a wire format, so every property applies and ran.
+        assert report.passed == list(acomp.testing.PROPERTIES), report
+
+
+def test_wrong_dlen_fails_dlen(register: Register) -> None:
+    register(kd.WrongDlen)
+    err = run_kit("kitdeflate-wrongdlen")
+    assert_names(err, "kitdeflate-wrongdlen", "dlen")
+    assert "do not decompress" in err.failures["dlen"]
+    assert "round trip" in err.failures
+    assert "registration" in err.report.passed
+
+
+def test_overstated_dlen_fails_dlen(register: Register) -> None:
+    register(kd.PaddedDlen)
+    err = run_kit("kitdeflate-padded")
+    assert_names(err, "kitdeflate-padded", "dlen")
+    assert "dlen is larger than the stream" in err.failures["dlen"]
+    # Its streams still round-trip: only the dlen property sees the lie.
+    assert "round trip" in err.report.passed
+
+
+def test_ignoring_the_dst_bound_fails_dst_bounds(register: Register) -> None:
+    register(kd.IgnoresDstBound)
+    err = run_kit("kitdeflate-unbounded")
+    assert_names(err, "kitdeflate-unbounded", "dst bounds")
+    assert "returned 4096 bytes into a 4095-byte dst" in err.failures["dst bounds"]
+    assert "decompression bomb" in err.failures
+    assert "round trip" in err.report.passed
+
+
+def test_inflating_before_the_bound_check_fails_the_bomb(register: Register) -> None:
+    register(kd.InflatesFirst)
+    err = run_kit("kitdeflate-inflatesfirst")
+    assert_names(err, "kitdeflate-inflatesfirst", "decompression bomb")
+    assert "heap peaked" in err.failures["decompression bomb"]
+    # Errors are right, only the memory is not: dst bounds hold.
+    assert "dst bounds" in err.report.passed
+
+
+def test_a_bare_value_error_fails_corrupt_input(register: Register) -> None:
+    register(kd.RaisesValueError)
+    err = run_kit("kitdeflate-valueerror")
+    assert_names(err, "kitdeflate-valueerror", "corrupt input")
+    msg = err.failures["corrupt input"]
+    assert "ValueError" in msg and "EIO" in msg, msg
+    assert "round trip" in err.report.passed
+
+
+def test_batch_size_without_a_hook_is_refused_at_registration(register: Register) -> None:
+    with pytest.warns(acomp.AcompPluginWarning, match="batch_size=8 claimed without a batch_compress hook"):
+        register(kd.ClaimsBatchWithoutHook)
+    assert "kitdeflate-nohook" not in {r.driver_name for r in acomp.algorithms()}
+    err = run_kit("kitdeflate-nohook")
+    assert_names(err, "kitdeflate-nohook", "registration")
+    assert "AcompPluginWarning" in err.failures["registration"]
+    assert set(err.report.skipped) == set(acomp.testing.PROPERTIES) - {"registration"}
+
+
+def test_batch_hook_returning_one_result_fails_batch(register: Register) -> None:
+    register(kd.BatchFirstOnly)
+    err = run_kit("kitdeflate-firstonly")
+    assert_names(err, "kitdeflate-firstonly", "batch")
+    assert "results for a batch of" in err.failures["batch"]
+    assert "capabilities" in err.failures
+
+
+def test_batch_hook_processing_only_the_first_fails_batch(register: Register) -> None:
+    register(kd.BatchSameResult)
+    err = run_kit("kitdeflate-sameresult")
+    assert_names(err, "kitdeflate-sameresult", "batch")
+    # Some request after the first got the first one's outcome (its output or its error).
+    assert re.search(r"batch_compress of \d+: request [1-7] of \d+ ", err.failures["batch"]), err.failures["batch"]
+
+
+def test_async_batching_without_a_batch_fails_capabilities(register: Register) -> None:
+    register(kd.AsyncBatchingWithoutBatch)
+    err = run_kit("kitdeflate-fakeasyncbatch")
+    assert_names(err, "kitdeflate-fakeasyncbatch", "capabilities")
+    assert "async_batching claimed with batch_size=1" in err.failures["capabilities"]
+    assert set(err.failures) == {"capabilities"}
+
+
+def test_double_completion_fails_async(register: Register) -> None:
+    register(kd.DoubleCompletion)
+    err = run_kit("kitdeflate-doublecb")
+    assert_names(err, "kitdeflate-doublecb", "async")
+    assert "completed a request twice" in err.failures["async"]
+
+
+def test_unknown_driver_fails_registration() -> None:
+    err = run_kit("no-such-driver-xyz")
+    assert_names(err, "no-such-driver-xyz", "registration")
+
+
+def test_one_property_and_unknown_property(register: Register) -> None:
+    register(kd.IgnoresDstBound)
+    report = check_driver("kitdeflate-unbounded", properties=["registration", "dlen"], max_examples=EXAMPLES)
+    assert report.passed == ["registration", "dlen"]
+    with pytest.raises(ValueError, match="unknown property"):
+        check_driver("kitdeflate-unbounded", properties=["no such property"])
+
+
+# -- the pytest-class form ----------------------------------------------------------------
+
+
+class _UnboundedSuite(ConformanceSuite):
+    driver = "kitdeflate-unbounded"
+    max_examples = EXAMPLES
+
+
+class _MissingSuite(ConformanceSuite):
+    driver = "kitdeflate-not-registered"
+    skip_if_missing = True
+
+
+def test_suite_methods_fail_with_the_property(register: Register) -> None:
+    register(kd.IgnoresDstBound)
+    suite = _UnboundedSuite()
+    try:
+        suite.test_registration()
+        suite.test_round_trip()
+        with pytest.raises(ConformanceFailure, match=r"^kitdeflate-unbounded: property 'dst bounds': ") as info:
+            suite.test_dst_bounds()
+        assert info.value.property == "dst bounds"
+        assert isinstance(info.value, AssertionError)
+    finally:
+        _UnboundedSuite.teardown_class()
+
+
+def test_suite_skips_a_missing_driver_when_asked() -> None:
+    with pytest.raises(pytest.skip.Exception, match="not registered"):
+        _MissingSuite().test_round_trip()
+
+
+def test_suite_needs_a_driver() -> None:
+    class NoDriver(ConformanceSuite):
+        pass
+
+    with pytest.raises(TypeError, match="set the class attribute 'driver'"):
+        NoDriver().test_registration()
+
+
+@pytest.fixture(scope="class")
+def _good_registered() -> Iterator[None]:
+    name = acomp.get_registry().register_plugin(kd.KitPlugin(kd.GoodDeflate, kd.GoodBatchingDeflate), "kit-suite-good")
+    assert name == "kit-suite-good"
+    yield
+    acomp.get_registry().unregister_plugin("kit-suite-good")
+
+
+@pytest.mark.usefixtures("_good_registered")
+class TestGoodBatchingDriverSuite(ConformanceSuite):
+    """The class form, collected by pytest, on a driver registered at run time."""
+
+    driver = "kitdeflate-batching"
+    max_examples = EXAMPLES
