@@ -79,6 +79,13 @@ class Driver:
             )
         self.config: dict[str, object] = {**self.params, **params}
 
+    def int_param(self, name: str, low: int, high: int) -> int:
+        """The integer parameter ``name``, checked to lie in ``low..high`` (EINVAL otherwise)."""
+        value = self.config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidArgument(f"{self.driver_name}: {name} must be an int in {low}..{high}, got {value!r}")
+        return value
+
     # -- one buffer ------------------------------------------------------------
 
     def compress(self, src: BufferLike, capacity: int) -> bytes | bytearray | memoryview:

@@ -30,10 +30,7 @@ class DeflateGeneric(acomp.Driver):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        level = self.config["level"]
-        if not isinstance(level, int) or not -1 <= level <= 9:
-            raise acomp.InvalidArgument(f"deflate level must be an int in -1..9, got {level!r}")
-        self._level = level
+        self._level = self.int_param("level", -1, 9)
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         c = zlib.compressobj(self._level, zlib.DEFLATED, -DEFLATE_DEF_WINBITS, DEFLATE_DEF_MEMLEVEL)

@@ -31,10 +31,7 @@ class DeflateIsal(acomp.Driver):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        level = self.config["level"]
-        if not isinstance(level, int) or not 0 <= level <= 3:
-            raise acomp.InvalidArgument(f"isal level must be an int in 0..3, got {level!r}")
-        self._level = level
+        self._level = self.int_param("level", 0, 3)
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         assert isal_zlib is not None

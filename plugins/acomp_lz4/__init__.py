@@ -54,10 +54,7 @@ class Lz4hcGeneric(Lz4Generic):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        level = self.config["level"]
-        if not isinstance(level, int) or not 1 <= level <= 12:
-            raise acomp.InvalidArgument(f"lz4hc level must be an int in 1..12, got {level!r}")
-        self._level = level
+        self._level = self.int_param("level", 1, 12)
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         out: bytes = lz4.block.compress(

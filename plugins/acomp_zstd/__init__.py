@@ -42,14 +42,8 @@ class ZstdGeneric(acomp.Driver):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        level = self.config["level"]
-        if not isinstance(level, int) or not -7 <= level <= 22:
-            raise acomp.InvalidArgument(f"zstd level must be an int in -7..22, got {level!r}")
-        threads = self.config["batch_threads"]
-        if not isinstance(threads, int) or threads < 1:
-            raise acomp.InvalidArgument(f"batch_threads must be a positive int, got {threads!r}")
-        self._level = level
-        self._threads = threads
+        self._level = self.int_param("level", -7, 22)
+        self._threads = self.int_param("batch_threads", 1, 64)
         self._local = threading.local()
 
     def _ctx(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
