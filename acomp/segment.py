@@ -58,6 +58,11 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
         units = split_units(req.src, req.unit_size)
     if len(units) > MAX_UNITS:
         raise InvalidArgument(f"{len(units)} units exceed the maximum of {MAX_UNITS}")
+    from acomp.transform import MAX_SRC_SIZE
+
+    total = sum(memoryview(u).nbytes for u in units)
+    if total > MAX_SRC_SIZE:
+        raise InvalidArgument(f"segmented src of {total} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
     dsts = req.dst
     if dsts is None:
         # As in the kernel: a unit must fit in unit_size (or dlen) bytes, else -ENOSPC.

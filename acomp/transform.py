@@ -117,6 +117,11 @@ class Transform:
                     f"{n} bytes for a {cap}-byte dst"
                 )
             if dst is None:
+                if not isinstance(out, (bytes, bytearray, memoryview)):
+                    raise DriverError(
+                        f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
+                        f"{type(out).__name__}, not a bytes-like object"
+                    )
                 req.dst = out
             else:
                 dst[:n] = out
@@ -190,6 +195,15 @@ class Transform:
         return self._run_hook(list(reqs), op)
 
     def _run_hook(self, reqs: list[Request], op: Op) -> bool:
+        oversized = [r for r in reqs if _nbytes(r.src) > MAX_SRC_SIZE]
+        if oversized:
+            for r in oversized:
+                err = InvalidArgument(f"src of {_nbytes(r.src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
+                self._finish(r, err, 0)
+            rest = [r for r in reqs if _nbytes(r.src) <= MAX_SRC_SIZE]
+            if rest:
+                self._run_hook(rest, op)
+            return False
         srcs = [r.src for r in reqs]
         caps = [self._capacity(r, op) if r.dst is None else len(r.dst) for r in reqs]
         hook = self.driver.batch_compress if op == "compress" else self.driver.batch_decompress
@@ -226,6 +240,11 @@ class Transform:
                     f"{n} bytes for a {cap}-byte dst"
                 )
             if req.dst is None:
+                if not isinstance(res, (bytes, bytearray, memoryview)):
+                    raise DriverError(
+                        f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
+                        f"{type(res).__name__}, not a bytes-like object"
+                    )
                 req.dst = res
             else:
                 req.dst[:n] = res

@@ -235,15 +235,21 @@ class Zswap:
             self._failover(pool)
             pool = self._pools[0]
         out: list[int] = []
-        while True:
-            ctx = pool.get_ctx()
-            if ctx is not None:
-                with ctx.lock:
-                    if not pool.dead:
-                        if self._compress_pages(pool, ctx, mv, nr, out):
-                            return out
-                        break
-            pool = self._pools[0]  # torn down under us: retry on the current pool
+        try:
+            while True:
+                ctx = pool.get_ctx()
+                if ctx is not None:
+                    with ctx.lock:
+                        if not pool.dead:
+                            if self._compress_pages(pool, ctx, mv, nr, out):
+                                return out
+                            break
+                pool = self._pools[0]  # torn down under us: retry on the current pool
+        except BaseException:
+            # A driver raised past the core (KeyboardInterrupt, SystemExit...): free the
+            # folio's objects so far, then let it propagate.
+            self._free_entries(out)
+            raise
         # All or nothing: release what this folio got.
         self._free_entries(out)
         return None
@@ -415,7 +421,10 @@ class Zswap:
             try:
                 dlen = self._decompress_one(pool, ctx.tfm, req)
                 if dlen != PAGE_SIZE:
-                    raise acomp.InvalidData(f"zswap: decompressed {dlen} bytes, expected {PAGE_SIZE}")
+                    raise acomp.InvalidData(
+                        f"zswap: driver {ctx.tfm.driver_name!r} (plugin {ctx.tfm.record.plugin!r}) "
+                        f"decompressed {dlen} bytes, expected {PAGE_SIZE}"
+                    )
             except AcompError:
                 self.events.add("decompress_fail")
                 raise
@@ -424,15 +433,19 @@ class Zswap:
         return pool
 
     def _decompress_one(self, pool: ZswapPool, tfm: acomp.Transform, req: acomp.Request) -> int:
-        """Decompress through the pool's driver, or a reader of its wire format once it is unusable."""
+        """Decompress through the pool's driver; on its error, through another reader of its wire format."""
         try:
             return tfm.decompress(req)
-        except AcompError:
-            if pool.usable():
-                raise
-        reader = pool.reader()
-        if reader is None:
-            raise acomp.NotSupported(f"zswap: {pool.driver_name} is unusable and no driver reads {pool.wire_format}")
+        except AcompError as exc:
+            # Any driver of the same wire format can read the page: a device
+            # error (or a disabled device) must not cost the page.
+            reader = pool.reader()
+            if reader is None:
+                if pool.usable():
+                    raise
+                raise acomp.NotSupported(
+                    f"zswap: {pool.driver_name} is unusable and no driver reads {pool.wire_format}"
+                ) from exc
         self.events.add("decompress_failover")
         return reader.decompress(req)
 
