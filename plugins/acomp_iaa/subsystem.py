@@ -8,6 +8,7 @@ module's global state).  Every transform instance shares it; see
 from __future__ import annotations
 
 import errno as _errno
+import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -116,6 +117,8 @@ class IaaSubsystem:
         #: Work below this (estimated run time, s) per device is not worth an
         #: engine wake-up in ``async`` mode: the polling submitter runs it.
         self.min_handoff_s = 60e-6
+        #: Engine threads one async batch may wake: the other CPUs (the caller runs the rest).
+        self.max_woken = max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) - 1)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -162,11 +165,16 @@ class IaaSubsystem:
         groups: dict[int, list[dv.Descriptor]] = {}
         for d in descs:
             groups.setdefault(d.device, []).append(d)
+        woken = 0
         for dev, group in groups.items():
             device = self.devices[dev]
             # Waking an engine costs more than running a little work here:
-            # only hand over what takes longer than a wake-up.
-            worth = not adaptive or device.run_ewma[group[0].compress] * len(group) >= self.min_handoff_s
+            # only hand over what takes longer than a wake-up, and wake no
+            # more engine threads than there are other CPUs to run them.
+            worth = not adaptive or (
+                woken < self.max_woken and device.run_ewma[group[0].compress] * len(group) >= self.min_handoff_s
+            )
+            woken += worth
             for refused in device.enqueue(group, notify and worth):
                 if refused.on_done is not None:
                     refused.on_done(refused)
