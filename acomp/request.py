@@ -26,6 +26,7 @@ BufferLike = Union[bytes, bytearray, memoryview]
 __all__ = [
     "DST_MAX",
     "MAX_CHAIN_LEN",
+    "MAX_SRC_SIZE",
     "PAGE_SIZE",
     "Request",
     "RequestFlags",
@@ -35,6 +36,10 @@ __all__ = [
 
 #: The page size of the kernel we model (zswap's unit).
 PAGE_SIZE = 4096
+
+#: Largest source a request (or a segmented request, all units together) may carry;
+#: bigger is EINVAL.  Bounds every allocation a request can cause.
+MAX_SRC_SIZE = 64 * 1024 * 1024
 
 #: Most requests one chain may hold (longer chains are EINVAL): bounds the book keeping.
 MAX_CHAIN_LEN = 4096

@@ -22,12 +22,12 @@ unit at a time through the one-buffer op.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from acomp.driver import Feature, Op, Result
 from acomp.errors import AcompError, DriverError, InvalidArgument
-from acomp.request import BufferLike
+from acomp.request import MAX_SRC_SIZE, BufferLike
 
 if TYPE_CHECKING:
     from acomp.request import Request
@@ -54,13 +54,12 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
     """Run a segmented request; return the number of units that succeeded."""
     if isinstance(req.src, (list, tuple)):
         units = list(req.src)
+        total = sum(memoryview(u).nbytes for u in units)
     else:
         units = split_units(req.src, req.unit_size)
+        total = sum(len(u) for u in units)
     if len(units) > MAX_UNITS:
         raise InvalidArgument(f"{len(units)} units exceed the maximum of {MAX_UNITS}")
-    from acomp.transform import MAX_SRC_SIZE
-
-    total = sum(memoryview(u).nbytes for u in units)
     if total > MAX_SRC_SIZE:
         raise InvalidArgument(f"segmented src of {total} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
     dsts = req.dst
@@ -71,12 +70,21 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
         if not isinstance(dsts, (list, tuple)) or len(dsts) != len(units):
             raise InvalidArgument(f"a segmented request needs a list of {len(units)} dst buffers")
         caps = [len(d) for d in dsts]
+    results: list[Result]
     if Feature.REQ_SEG in tfm.record.features:
         results = _through_batch_hook(tfm, units, caps, op)
     else:
         # The trivial wrapper: one unit at a time through the one-buffer op.
         fn = tfm.driver.compress if op == "compress" else tfm.driver.decompress
-        results = [_call(tfm, fn, unit, cap) for unit, cap in zip(units, caps)]
+        results = []
+        append = results.append
+        for unit, cap in zip(units, caps):
+            try:
+                append(fn(unit, cap))
+            except AcompError as exc:
+                append(exc)
+            except Exception as exc:
+                append(DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}"))
     outs: list[object] = [None] * len(units) if dsts is None else list(dsts)
     dlens: list[int] = []
     for i, res in enumerate(results):
@@ -98,15 +106,6 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
     req.dlen = sum(d for d in dlens if d > 0)
     req.err = None
     return sum(1 for d in dlens if d >= 0)
-
-
-def _call(tfm: Transform, fn: Callable[[BufferLike, int], Result], unit: BufferLike, cap: int) -> Result:
-    try:
-        return fn(unit, cap)
-    except AcompError as exc:
-        return exc
-    except Exception as exc:
-        return DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}")
 
 
 def _through_batch_hook(tfm: Transform, units: Sequence[BufferLike], caps: Sequence[int], op: Op) -> list[Result]:

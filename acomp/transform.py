@@ -18,15 +18,13 @@ from acomp.driver import Driver, Feature, Op, Result
 from acomp.engine import get_engine
 from acomp.errors import AcompError, DriverError, InvalidArgument
 from acomp.registry import AcompPluginWarning
-from acomp.request import DONE, DST_MAX, PENDING, Request, RequestFlags
+from acomp.request import DONE, DST_MAX, MAX_SRC_SIZE, PENDING, Request, RequestFlags
 
 if TYPE_CHECKING:
     from acomp.records import AlgorithmRecord
 
 __all__ = ["Transform"]
 
-#: Largest source a request may carry (bigger is EINVAL): bounds every allocation.
-MAX_SRC_SIZE = 64 * 1024 * 1024
 
 
 class Transform:

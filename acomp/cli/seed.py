@@ -98,6 +98,7 @@ def add_parser(sub: Any) -> None:
         help="pages per worker in the measured run (default 1024, 2 workers)",
     )
     p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--plot", metavar="OUT.png", help="also save the latency table as a bar chart (needs matplotlib)")
     p.set_defaults(func=run)
 
 
@@ -158,6 +159,36 @@ def _render_latency(rows: list[dict[str, Any]], batches: int, source: str) -> st
         f"  seed = published; model = acomp_iaa timing model, {batches:,} batches of {source}"
     )
     return render_table(headers, body, title=title, align="l" + "r" * (len(headers) - 1))
+
+
+def plot_latency(rows: list[dict[str, Any]], path: str, title: str) -> None:
+    """Seed vs model, mean/p50/p99 per implementation, as grouped bars (matplotlib, lazily)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CliError("--plot needs matplotlib: pip install 'acomp[plot]'") from None
+    stats = ("mean_ns", "p50_ns", "p99_ns")
+    fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.8), sharey=True)
+    for ax, row in zip(axes, rows):
+        xs = range(len(stats))
+        ax.bar([x - 0.2 for x in xs], [row["seed"][k] / 1e3 for k in stats], width=0.4, label="seed (published)")
+        ax.bar([x + 0.2 for x in xs], [row["model"][k] / 1e3 for k in stats], width=0.4, label="model")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(["mean", "p50", "p99"])
+        ax.set_title(row["implementation"], fontsize=10)
+        ax.set_ylabel("batch of 8 latency (µs)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CliError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def usemem_table(batches: int, seed: int, pages: list[bytes] | None) -> dict[str, Any]:
@@ -358,6 +389,13 @@ def run(args: argparse.Namespace) -> int:
         pages = list(corpus.pages)
         source = f"acomp corpus pages ({corpus.description})"
     latency = latency_table(args.batches, args.seed, pages)
+    if args.plot:
+        plot_latency(
+            latency,
+            args.plot,
+            f"crypto_acomp_batch_compress() latency, batch of 8: seed vs acomp_iaa timing model "
+            f"({args.batches:,} batches, {source})",
+        )
     usemem = usemem_table(args.batches, args.seed, pages)
     measured = None
     if args.measure:

@@ -1,6 +1,6 @@
 """Every documented bound holds: past it a clear EINVAL / EBUSY / ENOSPC, never memory growth.
 
-The numbers are read from the code (``acomp.transform.MAX_SRC_SIZE`` ...) and
+The numbers are read from the code (``acomp.request.MAX_SRC_SIZE`` ...) and
 checked against the values docs/reliability.md states, so the table cannot
 drift silently.  Allocation-bound cases measure the peak with tracemalloc.
 """
@@ -24,7 +24,7 @@ from acomp.engine import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_QLEN, CryptoEngine, se
 from acomp.registry import AcompPluginWarning
 from acomp.request import MAX_CHAIN_LEN
 from acomp.segment import MAX_UNITS
-from acomp.transform import MAX_SRC_SIZE
+from acomp.request import MAX_SRC_SIZE
 from acomp.zswap.pool import ZSWAP_MAX_BATCH_SIZE
 
 PLUGIN = "bounds-test"
