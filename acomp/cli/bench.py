@@ -33,7 +33,7 @@ from typing import Any
 
 import acomp
 from acomp.cli.common import load_corpus, positive_int
-from acomp.cli.output import CliError, Progress, dump_json, fmt_num, render_csv, render_table
+from acomp.cli.output import CliError, Progress, dump_json, fmt_num, pyplot, render_csv, render_table, save_figure
 from acomp.corpus import DEFAULT_SEED, Corpus
 from acomp.request import PAGE_SIZE
 from acomp.transform import Transform
@@ -392,13 +392,7 @@ def _select(spec: str | None) -> list[str]:
 
 def plot(results: Sequence[dict[str, Any]], path: str, title: str) -> None:
     """A bar chart of compress/decompress MB/s and ratio per driver (matplotlib, imported lazily)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise CliError("--plot needs matplotlib: pip install 'acomp[plot]'") from None
+    plt = pyplot()
     labels = [f"{r['driver']}\n{r['path']}" for r in results]
     fig, axes = plt.subplots(1, 3, figsize=(max(9, 2.2 * len(results)), 4))
     for ax, key, name in zip(
@@ -410,14 +404,7 @@ def plot(results: Sequence[dict[str, Any]], path: str, title: str) -> None:
         ax.set_xticks(range(len(results)))
         ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
         ax.set_title(name)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CliError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+    save_figure(plt, fig, title, path)
 
 
 def run(args: argparse.Namespace) -> int:

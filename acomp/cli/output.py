@@ -187,3 +187,27 @@ class Progress:
             self.stream.write("\r" + " " * 78 + "\r")
             self.stream.flush()
             self.enabled = False
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend; a one-line error when it is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CliError("--plot needs matplotlib: pip install 'acomp[plot]'") from None
+    return plt
+
+
+def save_figure(plt: Any, fig: Any, title: str, path: str) -> None:
+    """Title, lay out, write ``path`` and close ``fig``; an unwritable path is a CliError."""
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CliError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)

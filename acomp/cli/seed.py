@@ -36,7 +36,7 @@ from typing import Any
 
 import acomp
 from acomp.cli.common import positive_int
-from acomp.cli.output import CliError, dump_json, fmt_int, fmt_num, render_table
+from acomp.cli.output import CliError, dump_json, fmt_int, fmt_num, pyplot, render_table, save_figure
 from acomp.corpus import build_corpus
 
 __all__ = ["SEED_LATENCY", "SEED_USEMEM30", "add_parser", "run"]
@@ -163,13 +163,7 @@ def _render_latency(rows: list[dict[str, Any]], batches: int, source: str) -> st
 
 def plot_latency(rows: list[dict[str, Any]], path: str, title: str) -> None:
     """Seed vs model, mean/p50/p99 per implementation, as grouped bars (matplotlib, lazily)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise CliError("--plot needs matplotlib: pip install 'acomp[plot]'") from None
+    plt = pyplot()
     stats = ("mean_ns", "p50_ns", "p99_ns")
     fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.8), sharey=True)
     for ax, row in zip(axes, rows):
@@ -181,14 +175,7 @@ def plot_latency(rows: list[dict[str, Any]], path: str, title: str) -> None:
         ax.set_title(row["implementation"], fontsize=10)
         ax.set_ylabel("batch of 8 latency (µs)")
     axes[0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CliError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+    save_figure(plt, fig, title, path)
 
 
 def usemem_table(batches: int, seed: int, pages: list[bytes] | None) -> dict[str, Any]:

@@ -53,3 +53,13 @@ def test_measured_run(cli) -> None:  # type: ignore[no-untyped-def]
     rc, out, _ = cli("seed", "--batches", "500", "--measure-pages", "64")
     assert rc == 0
     assert "measured here" in out
+
+
+def test_plot(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "latency.png"
+    rc, _, err = cli("seed", "--batches", "500", "--no-measure", "--plot", str(png))
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rc, _, err = cli("seed", "--batches", "500", "--no-measure", "--plot", str(tmp_path / "no" / "dir.png"))
+    assert rc != 0 and err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
