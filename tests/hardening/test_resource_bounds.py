@@ -22,9 +22,8 @@ import acomp
 from acomp import DST_MAX, PAGE_SIZE
 from acomp.engine import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_QLEN, CryptoEngine, set_engine
 from acomp.registry import AcompPluginWarning
-from acomp.request import MAX_CHAIN_LEN
+from acomp.request import MAX_CHAIN_LEN, MAX_SRC_SIZE
 from acomp.segment import MAX_UNITS
-from acomp.request import MAX_SRC_SIZE
 from acomp.zswap.pool import ZSWAP_MAX_BATCH_SIZE
 
 PLUGIN = "bounds-test"
