@@ -8,9 +8,12 @@ priority sits between deflate-generic (100) and the IAA driver (300).  When
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import acomp
 from acomp.lib import inflate_bounded
 
+isal_zlib: ModuleType | None
 try:
     from isal import isal_zlib
 except ImportError:  # optional extra: pip install acomp[isal]
