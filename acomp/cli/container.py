@@ -52,6 +52,8 @@ from typing import IO
 
 import attrs
 
+from acomp.errors import BadMessage
+
 __all__ = [
     "FLAG_END",
     "FLAG_STORED",
@@ -79,8 +81,11 @@ _TOTAL = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 
 
-class ContainerError(Exception):
-    """The input is not a valid container; ``kind`` is ``foreign``, ``truncated`` or ``corrupt``."""
+class ContainerError(BadMessage):
+    """The input is not a valid container; ``kind`` is ``foreign``, ``truncated`` or ``corrupt``.
+
+    An :class:`acomp.BadMessage` (``EBADMSG``), like any other corrupt stream.
+    """
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
