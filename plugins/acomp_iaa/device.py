@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Literal
 
+import attrs
+
 from acomp.errors import InvalidData, OutputOverflow
 from acomp_iaa.faults import FaultKind
 from acomp_iaa.fixed import deflate_fixed, inflate_bounded
@@ -43,34 +45,22 @@ WQ_FULL = 7  # ENQCMDS refused: the shared WQ is full
 QUEUED, RUNNING, DONE, ABANDONED = 0, 1, 2, 3
 
 
+@attrs.define(slots=True, eq=False)
 class Descriptor:
-    """One IAA job and its completion record."""
+    """One IAA job and its completion record (kernel: ``struct idxd_desc`` + its completion)."""
 
-    __slots__ = (
-        "capacity",
-        "compress",
-        "device",
-        "fault",
-        "on_done",
-        "output",
-        "src",
-        "state",
-        "status",
-        "wq",
-    )
-
-    def __init__(self, compress: bool, src: bytes, capacity: int, device: int, wq: int) -> None:
-        self.compress = compress
-        self.src = src
-        self.capacity = capacity
-        self.device = device
-        self.wq = wq
-        self.fault: FaultKind | None = None
-        self.status = PENDING
-        self.output = b""
-        self.state = QUEUED
-        #: Called once, outside device locks, by whoever finishes the descriptor.
-        self.on_done: Callable[[Descriptor], None] | None = None
+    compress: bool
+    src: bytes
+    capacity: int
+    device: int
+    wq: int
+    fault: FaultKind | None = None
+    status: int = PENDING
+    output: bytes = b""
+    #: Life cycle state; changed only under the owning device's lock.
+    state: int = QUEUED
+    #: Called once, outside device locks, by whoever finishes the descriptor.
+    on_done: Callable[[Descriptor], None] | None = None
 
 
 def execute(desc: Descriptor, codec: Literal["zlib", "isal"]) -> None:
