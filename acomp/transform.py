@@ -16,14 +16,18 @@ from typing import TYPE_CHECKING, Any
 from acomp import chain as _chain
 from acomp.driver import Driver, Feature, Op, Result
 from acomp.engine import get_engine
-from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.errors import AcompError, DriverError, InvalidArgument, TimedOut
 from acomp.registry import AcompPluginWarning
 from acomp.request import DONE, DST_MAX, MAX_SRC_SIZE, PENDING, Request, RequestFlags
 
 if TYPE_CHECKING:
     from acomp.records import AlgorithmRecord
 
-__all__ = ["Transform"]
+__all__ = ["CHAIN_TIMEOUT", "Transform"]
+
+#: Seconds a chain run through an async driver waits for its completions before
+#: failing the missing ones with ETIMEDOUT (a lost completion cannot hang a caller).
+CHAIN_TIMEOUT = 30.0
 
 
 
@@ -269,6 +273,15 @@ class Transform:
         reqs = req.requests()
         if Feature.REQ_CHAIN in self.record.features and self.batch_size > 1:
             _chain.do_batched_req_chain(reqs, self.batch_size, lambda group: self._run_hook(group, op))
+        elif self._native_async and len(reqs) > 1:
+            # acomp_do_async_req_chain: submit every request, then poll them all.
+            _chain.do_async_req_chain(
+                reqs,
+                lambda r: self._submit_quiet(r, op),
+                lambda r: r._state != PENDING,
+                timeout=CHAIN_TIMEOUT,
+                on_timeout=self._time_out,
+            )
         else:
             # The sequential executor (acomp_do_req_chain), inlined: a chain
             # of cheap lz4 pages must not pay a closure per request.
@@ -355,7 +368,22 @@ class Transform:
             req.err = exc
             raise
 
+    def _submit_quiet(self, req: Request, op: Op) -> None:
+        """Submit one request of a chain; a refusal is that request's outcome, not the chain's."""
+        try:
+            self._submit_one(req, op)
+        except AcompError as exc:
+            req.dlen, req.err, req._state = 0, exc, DONE
+
+    def _time_out(self, req: Request) -> None:
+        req.dlen = 0
+        req._complete(
+            TimedOut(f"{self.driver_name} (plugin {self.record.plugin!r}) did not complete in {CHAIN_TIMEOUT}s")
+        )
+
     def _complete(self, req: Request, res: Result, cap: int) -> None:
+        if req._state != PENDING:  # completed after its chain gave up on it: too late
+            return
         self._finish(req, res, cap)
         req._complete(req.err)
 

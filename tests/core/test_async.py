@@ -256,3 +256,54 @@ def test_driver_that_never_completes_is_bounded(registry: Registry) -> None:
         asyncio.run(acomp.aio.compress(tfm, req, timeout=0.05))
     assert req.wait(0.01) is False  # and a plain wait is bounded too
     assert tfm.compress(acomp.Request(PAGE, bytearray(4200))) > 0  # sync path unaffected
+
+
+class ThreadedAsync(ZlibTest):
+    """An async driver without REQ_CHAIN: completes each submission on a thread of its own."""
+
+    driver_name = "testz-threaded"
+    features = acomp.Feature.ASYNC
+
+    def submit(self, op, src, capacity, done):  # type: ignore[no-untyped-def]
+        fn = self.compress if op == "compress" else self.decompress
+
+        def work() -> None:
+            try:
+                res = fn(src, capacity)
+            except acomp.AcompError as exc:
+                res = exc
+            done(res)
+
+        threading.Thread(target=work, daemon=True).start()
+        return True
+
+
+def test_chain_on_an_async_driver_submits_all_then_polls(registry: Registry) -> None:
+    plugin = types.SimpleNamespace(
+        acomp_register_drivers=acomp.hookimpl(lambda register: (register(ThreadedAsync), register(NeverCompletes)))
+    )
+    registry.register_plugin(plugin, name="asyncdrivers")
+    tfm = acomp.alloc("testz-threaded")
+    blobs = [acomp.compress(PAGE[i:], "testz") for i in range(6)]
+    blobs[2] = b"\xff\xfe"  # corrupt: only this request fails
+    reqs = [acomp.Request(b, bytearray(4096)) for b in blobs]
+    for r in reqs[1:]:
+        acomp.request_chain(r, reqs[0])
+    tfm.decompress(reqs[0])  # sync for the caller, async underneath
+    for i, r in enumerate(reqs):
+        if i == 2:
+            assert r.err is not None and r.err.errno == errno.EINVAL
+        else:
+            assert r.err is None and r.output() == PAGE[i:]
+
+
+def test_chain_on_a_driver_that_never_completes_times_out(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(NeverCompletes)))
+    registry.register_plugin(plugin, name="blackhole2")
+    monkeypatch.setattr(acomp.transform, "CHAIN_TIMEOUT", 0.05)
+    tfm = acomp.alloc("testz-blackhole")
+    reqs = [acomp.Request(PAGE, bytearray(4200)) for _ in range(3)]
+    for r in reqs[1:]:
+        acomp.request_chain(r, reqs[0])
+    tfm.compress(reqs[0])
+    assert all(isinstance(r.err, acomp.TimedOut) and r.done for r in reqs)
