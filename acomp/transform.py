@@ -197,17 +197,30 @@ class Transform:
         return self._run_hook(list(reqs), op)
 
     def _run_hook(self, reqs: list[Request], op: Op) -> bool:
-        oversized = [r for r in reqs if _nbytes(r.src) > MAX_SRC_SIZE]
-        if oversized:
-            for r in oversized:
-                err = InvalidArgument(f"src of {_nbytes(r.src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
-                self._finish(r, err, 0)
-            rest = [r for r in reqs if _nbytes(r.src) <= MAX_SRC_SIZE]
-            if rest:
-                self._run_hook(rest, op)
-            return False
+        # Requests the driver must not see (not a buffer, too big, no usable dst) fail alone.
+        ok = True
+        caps: list[int] = []
+        valid: list[Request] = []
+        for r in reqs:
+            try:
+                if not isinstance(r.src, (bytes, bytearray, memoryview)) and not _is_buffer(r.src):
+                    raise InvalidArgument(f"src must be a bytes-like object, got {type(r.src).__name__}")
+                if _nbytes(r.src) > MAX_SRC_SIZE:
+                    raise InvalidArgument(f"src of {_nbytes(r.src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
+                caps.append(self._capacity(r, op) if r.dst is None else len(r.dst))
+            except AcompError as exc:
+                self._finish(r, exc, 0)
+                ok = False
+                continue
+            except TypeError:
+                self._finish(r, InvalidArgument(f"dst must be a writable buffer, got {type(r.dst).__name__}"), 0)
+                ok = False
+                continue
+            valid.append(r)
+        if not valid:
+            return ok
+        reqs = valid
         srcs = [r.src for r in reqs]
-        caps = [self._capacity(r, op) if r.dst is None else len(r.dst) for r in reqs]
         hook = self.driver.batch_compress if op == "compress" else self.driver.batch_decompress
         try:
             results: Sequence[Result] = hook(srcs, caps)
@@ -220,7 +233,6 @@ class Transform:
             results = [exc] * len(reqs)
         except Exception as exc:
             results = [self._foreign_error(exc, r, op) for r in reqs]
-        ok = True
         for req, res, cap in zip(reqs, results, caps):
             if not self._finish(req, res, cap):
                 ok = False
@@ -402,10 +414,14 @@ class Transform:
 
 
 def _nbytes(src: Any) -> int:
+    """Length of a source; 0 for something that is not a buffer (the driver call reports it)."""
     try:
         return len(src)
     except TypeError:
-        return memoryview(src).nbytes
+        try:
+            return memoryview(src).nbytes
+        except TypeError:
+            return 0
 
 
 def _is_buffer(obj: object) -> bool:

@@ -180,3 +180,15 @@ def test_chaining_misuse_is_einval() -> None:
     with pytest.raises(acomp.InvalidArgument):
         acomp.request_chain(a, c)  # a heads its own chain
     assert a.chain == (b,) and a.requests() == [a, b]
+
+
+def test_batch_with_bad_arguments_fails_only_those_requests(registry: Registry) -> None:
+    tfm = acomp.alloc("testz-batch")
+    good = [acomp.Request(_page(i), bytearray(4200)) for i in range(2)]
+    bad_dst = acomp.Request(_page(5), 12345)  # not a buffer
+    bad_src = acomp.Request(42, bytearray(100))  # type: ignore[arg-type]
+    reqs = [good[0], bad_dst, bad_src, good[1]]
+    assert tfm.batch_compress(reqs) is False
+    assert good[0].err is None and good[1].err is None
+    assert isinstance(bad_dst.err, acomp.InvalidArgument) and "dst must be a writable buffer" in str(bad_dst.err)
+    assert isinstance(bad_src.err, acomp.InvalidArgument) and "src must be a bytes-like" in str(bad_src.err)
