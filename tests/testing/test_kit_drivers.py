@@ -143,6 +143,7 @@ def test_async_batching_without_a_batch_fails_capabilities(register: Register) -
     assert set(err.failures) == {"capabilities"}
 
 
+@pytest.mark.filterwarnings("ignore:.*completed a request twice:acomp.registry.AcompPluginWarning")
 def test_double_completion_fails_async(register: Register) -> None:
     register(kd.DoubleCompletion)
     err = run_kit("kitdeflate-doublecb")
