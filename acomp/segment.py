@@ -21,12 +21,11 @@ unit at a time through the one-buffer op.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from acomp.driver import Feature, Op, Result
-from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.errors import AcompError, InvalidArgument
 from acomp.request import MAX_SRC_SIZE, BufferLike
 
 if TYPE_CHECKING:
@@ -84,22 +83,21 @@ def run_segmented(tfm: Transform, req: Request, op: Op) -> int:
             except AcompError as exc:
                 append(exc)
             except Exception as exc:
-                append(DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}"))
+                append(tfm.driver_error(f"raised {exc!r} in {op}"))
     outs: list[object] = [None] * len(units) if dsts is None else list(dsts)
     dlens: list[int] = []
     for i, res in enumerate(results):
-        if isinstance(res, AcompError):
-            dlens.append(-res.errno)
-            continue
-        n = len(res)
-        if n > caps[i]:
-            dlens.append(-errno.ENOSPC)  # a driver may not exceed the unit's dst
-            continue
-        if dsts is None:
-            outs[i] = res
-        else:
-            dsts[i][:n] = res
-        dlens.append(n)
+        # The same checks as every other path: a unit's output never exceeds its dst.
+        res = tfm.checked(res, caps[i], dsts is None)
+        if not isinstance(res, AcompError):
+            if dsts is None:
+                outs[i] = res
+            else:
+                try:
+                    dsts[i][: len(res)] = res
+                except Exception:
+                    res = InvalidArgument(f"dst {i} must be a writable buffer, got {type(dsts[i]).__name__}")
+        dlens.append(-res.errno if isinstance(res, AcompError) else len(res))
     if dsts is None:
         req.dst = outs
     req.seg_dlens = dlens
@@ -117,14 +115,10 @@ def _through_batch_hook(tfm: Transform, units: Sequence[BufferLike], caps: Seque
         try:
             part = list(hook(group, caps[start : start + step]))
             if len(part) != len(group):
-                raise DriverError(
-                    f"driver {tfm.driver_name!r} returned {len(part)} results for {len(group)} units"
-                )
+                raise tfm.driver_error(f"returned {len(part)} results for {len(group)} units")
         except AcompError as exc:
             part = [exc] * len(group)
         except Exception as exc:
-            part = [DriverError(f"driver {tfm.driver_name!r} (plugin {tfm.record.plugin!r}) raised {exc!r}")] * len(
-                group
-            )
+            part = [tfm.driver_error(f"raised {exc!r} in {op}")] * len(group)
         results.extend(part)
     return results

@@ -19,6 +19,7 @@ from acomp.engine import get_engine
 from acomp.errors import AcompError, DriverError, InvalidArgument, TimedOut
 from acomp.registry import AcompPluginWarning
 from acomp.request import DONE, DST_MAX, MAX_SRC_SIZE, PENDING, Request, RequestFlags
+from acomp.segment import run_segmented
 
 if TYPE_CHECKING:
     from acomp.records import AlgorithmRecord
@@ -28,7 +29,6 @@ __all__ = ["CHAIN_TIMEOUT", "Transform"]
 #: Seconds a chain run through an async driver waits for its completions before
 #: failing the missing ones with ETIMEDOUT (a lost completion cannot hang a caller).
 CHAIN_TIMEOUT = 30.0
-
 
 
 class Transform:
@@ -105,47 +105,34 @@ class Transform:
         return self._sync(req, self._decompress, "decompress")
 
     def _sync(self, req: Request, fn: Any, op: Op) -> int:
-        src = req.src
-        dst = req.dst
+        cap = 0
         try:
+            dst = req.dst
             cap = self._capacity(req, op) if dst is None else len(dst)
+            src = req.src
             if len(src) > MAX_SRC_SIZE:
                 raise InvalidArgument(f"src of {len(src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
-            out = fn(src, cap)
-            n = len(out)
-            if n > cap:
-                raise DriverError(
-                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
-                    f"{n} bytes for a {cap}-byte dst"
-                )
-            if dst is None:
-                if not isinstance(out, (bytes, bytearray, memoryview)):
-                    raise DriverError(
-                        f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
-                        f"{type(out).__name__}, not a bytes-like object"
-                    )
-                req.dst = out
-            else:
-                dst[:n] = out
+            res: Result = fn(src, cap)
+            # The per-page path: a bytes result that fits goes straight into
+            # dst; anything else takes the general checks in _finish.
+            if dst is not None and type(res) is bytes:
+                n = len(res)
+                if n <= cap:
+                    dst[:n] = res
+                    req.dlen = n
+                    req.err = None
+                    if req._state != PENDING:
+                        req._state = DONE
+                    return n
         except AcompError as exc:
-            req.dlen = 0
-            req.err = exc
-            if req._state != PENDING:
-                req._state = DONE
-            raise
+            res = exc
         except Exception as exc:
-            err = self._foreign_error(exc, req, op)
-            req.dlen = 0
-            req.err = err
-            if req._state != PENDING:
-                req._state = DONE
-            raise err from exc
-        req.dlen = n
-        req.err = None
-        # An async submission stays PENDING until its completion has run.
-        if req._state != PENDING:
-            req._state = DONE
-        return n
+            res = self._foreign_error(exc, req, op)
+            res.__cause__ = exc
+        if self._finish(req, res, cap, op):
+            return req.dlen
+        assert req.err is not None
+        raise req.err
 
     def _capacity(self, req: Request, op: Op) -> int:
         if req.dlen > 0:
@@ -154,15 +141,17 @@ class Transform:
             return self.driver.compress_bound(_nbytes(req.src))
         return DST_MAX
 
+    def driver_error(self, what: str) -> DriverError:
+        """A :class:`~acomp.errors.DriverError` naming this driver and its plugin."""
+        return DriverError(f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) {what}")
+
     def _foreign_error(self, exc: Exception, req: Request, op: Op) -> AcompError:
         """Turn a non-acomp exception into an AcompError that says whose fault it is."""
         if not _is_buffer(req.src):
             return InvalidArgument(f"src must be a bytes-like object, got {type(req.src).__name__}")
         if req.dst is not None and not _is_writable(req.dst):
             return InvalidArgument(f"dst must be a writable buffer, got {type(req.dst).__name__}")
-        return DriverError(
-            f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) raised {exc!r} in {op}"
-        )
+        return self.driver_error(f"raised {exc!r} in {op}")
 
     # -- batches (kernel: crypto_acomp_batch_compress / _decompress) ----------------------
 
@@ -209,11 +198,11 @@ class Transform:
                     raise InvalidArgument(f"src of {_nbytes(r.src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
                 caps.append(self._capacity(r, op) if r.dst is None else len(r.dst))
             except AcompError as exc:
-                self._finish(r, exc, 0)
+                self._finish(r, exc, 0, op)
                 ok = False
                 continue
             except TypeError:
-                self._finish(r, InvalidArgument(f"dst must be a writable buffer, got {type(r.dst).__name__}"), 0)
+                self._finish(r, InvalidArgument(f"dst must be a writable buffer, got {type(r.dst).__name__}"), 0, op)
                 ok = False
                 continue
             valid.append(r)
@@ -225,52 +214,55 @@ class Transform:
         try:
             results: Sequence[Result] = hook(srcs, caps)
             if len(results) != len(reqs):
-                raise DriverError(
-                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
-                    f"{len(results)} results for a batch of {len(reqs)}"
-                )
+                raise self.driver_error(f"returned {len(results)} results for a batch of {len(reqs)}")
         except AcompError as exc:
             results = [exc] * len(reqs)
         except Exception as exc:
             results = [self._foreign_error(exc, r, op) for r in reqs]
         for req, res, cap in zip(reqs, results, caps):
-            if not self._finish(req, res, cap):
+            if not self._finish(req, res, cap, op):
                 ok = False
         return ok
 
-    def _finish(self, req: Request, res: Result, cap: int) -> bool:
-        """Store one result on its request; never raises."""
+    def checked(self, res: Result, cap: int, allocated: bool) -> Result:
+        """``res`` if it is a usable output for a ``cap``-byte dst, else the error that says why.
+
+        ``allocated``: the output becomes the caller's buffer itself (``dst=None``),
+        so it must be a real bytes-like object.
+        """
         if isinstance(res, AcompError):
-            req.dlen = 0
-            req.err = res
-            if req._state != PENDING:
-                req._state = DONE
-            return False
+            return res
         try:
             n = len(res)
-            if n > cap:
-                raise DriverError(
-                    f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
-                    f"{n} bytes for a {cap}-byte dst"
-                )
-            if req.dst is None:
-                if not isinstance(res, (bytes, bytearray, memoryview)):
-                    raise DriverError(
-                        f"driver {self.driver_name!r} (plugin {self.record.plugin!r}) returned "
-                        f"{type(res).__name__}, not a bytes-like object"
-                    )
-                req.dst = res
-            else:
-                req.dst[:n] = res
-        except AcompError as exc:
-            req.dlen, req.err = 0, exc
-            ok = False
-        except Exception as exc:
-            req.dlen, req.err = 0, self._foreign_error(exc, req, "compress")
-            ok = False
+        except TypeError:
+            return self.driver_error(f"returned {type(res).__name__}, not a bytes-like object")
+        if n > cap:
+            return self.driver_error(f"returned {n} bytes for a {cap}-byte dst")
+        if allocated and not isinstance(res, (bytes, bytearray, memoryview)):
+            return self.driver_error(f"returned {type(res).__name__}, not a bytes-like object")
+        return res
+
+    def _finish(self, req: Request, res: Result, cap: int, op: Op) -> bool:
+        """Store one result (output or error) on its request; never raises.
+
+        The one place a driver's output reaches a request: checked, then
+        copied into ``dst`` (or kept as the allocated output).
+        """
+        dst = req.dst
+        res = self.checked(res, cap, dst is None)
+        ok = False
+        if isinstance(res, AcompError):
+            req.dlen, req.err = 0, res
+        elif dst is None:
+            req.dst, req.dlen, req.err, ok = res, len(res), None, True
         else:
-            req.dlen, req.err = n, None
-            ok = True
+            try:
+                dst[: len(res)] = res
+            except Exception as exc:
+                req.dlen, req.err = 0, self._foreign_error(exc, req, op)
+            else:
+                req.dlen, req.err, ok = len(res), None, True
+        # An async submission stays PENDING until its completion has run.
         if req._state != PENDING:
             req._state = DONE
         return ok
@@ -279,8 +271,6 @@ class Transform:
 
     def _compound(self, req: Request, op: Op) -> int:
         if req.unit_size:
-            from acomp.segment import run_segmented
-
             return run_segmented(self, req, op)
         reqs = req.requests()
         if Feature.REQ_CHAIN in self.record.features and self.batch_size > 1:
@@ -321,12 +311,12 @@ class Transform:
         if op not in ("compress", "decompress"):
             raise InvalidArgument(f"op must be 'compress' or 'decompress', got {op!r}")
         reqs = req.requests()
+        if any(r._state == PENDING for r in reqs):
+            raise InvalidArgument("request already in flight")
         status = errno.EINPROGRESS
         for r in reqs:
-            if r._state == PENDING:
-                raise InvalidArgument("request already in flight")
-        for r in reqs:
-            status = max(status, self._submit_one(r, op), key=lambda s: s == errno.EBUSY)
+            if self._submit_one(r, op) == errno.EBUSY:
+                status = errno.EBUSY  # one backlogged request makes the chain's answer EBUSY
         return status
 
     def _submit_one(self, req: Request, op: Op) -> int:
@@ -346,7 +336,7 @@ class Transform:
                         stacklevel=2,
                     )
                     return
-                self._complete(req, res, cap)
+                self._complete(req, res, cap, op)
 
             try:
                 started = self.driver.submit(op, req.src, cap, done)
@@ -370,7 +360,7 @@ class Transform:
             except AcompError:
                 pass
             except Exception as exc:  # never let a worker die silently
-                req.err = DriverError(f"{self.driver_name}: {exc!r}")
+                req.err = self.driver_error(f"failed in the async worker: {exc!r}")
             req._complete(req.err)
 
         try:
@@ -393,10 +383,10 @@ class Transform:
             TimedOut(f"{self.driver_name} (plugin {self.record.plugin!r}) did not complete in {CHAIN_TIMEOUT}s")
         )
 
-    def _complete(self, req: Request, res: Result, cap: int) -> None:
+    def _complete(self, req: Request, res: Result, cap: int, op: Op) -> None:
         if req._state != PENDING:  # completed after its chain gave up on it: too late
             return
-        self._finish(req, res, cap)
+        self._finish(req, res, cap, op)
         req._complete(req.err)
 
     def poll(self, req: Request) -> int:
