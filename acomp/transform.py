@@ -7,18 +7,14 @@ One transform binds one driver instance (the tfm context).  The hot path,
 
 from __future__ import annotations
 
-import errno
-import itertools
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from acomp import chain as _chain
+from acomp import submit as _submit
 from acomp.driver import Driver, Feature, Op, Result
-from acomp.engine import get_engine
-from acomp.errors import AcompError, DriverError, InvalidArgument, TimedOut
-from acomp.registry import AcompPluginWarning
-from acomp.request import DONE, DST_MAX, MAX_SRC_SIZE, PENDING, Request, RequestFlags
+from acomp.errors import AcompError, DriverError, InvalidArgument
+from acomp.request import DONE, DST_MAX, MAX_SRC_SIZE, PENDING, Request
 from acomp.segment import run_segmented
 
 if TYPE_CHECKING:
@@ -279,10 +275,10 @@ class Transform:
             # acomp_do_async_req_chain: submit every request, then poll them all.
             _chain.do_async_req_chain(
                 reqs,
-                lambda r: self._submit_quiet(r, op),
+                lambda r: _submit.submit_quiet(self, r, op),
                 lambda r: r._state != PENDING,
                 timeout=CHAIN_TIMEOUT,
-                on_timeout=self._time_out,
+                on_timeout=lambda r: _submit.time_out(self, r),
             )
         else:
             # The sequential executor (acomp_do_req_chain), inlined: a chain
@@ -296,111 +292,15 @@ class Transform:
                     pass
         return req.dlen
 
-    # -- async (kernel: -EINPROGRESS / -EBUSY, completion callback, poll) ---------------------
+    # -- async (kernel: -EINPROGRESS / -EBUSY, completion callback, poll): acomp/submit.py ----
 
     def submit(self, req: Request, op: Op = "compress") -> int:
-        """Start ``op`` on ``req`` (and its chain) without blocking.
-
-        Returns ``errno.EINPROGRESS``, or ``errno.EBUSY`` when the request went
-        to the backlog (it still completes).  A full queue without
-        ``RequestFlags.MAY_BACKLOG`` raises :class:`~acomp.errors.Busy`; the
-        request is then not submitted and its callback is not called.
-        Completion: ``req.callback(req)`` exactly once, ``poll``, ``req.wait()``
-        or ``await acomp.aio.compress(tfm, req)``.
-        """
-        if op not in ("compress", "decompress"):
-            raise InvalidArgument(f"op must be 'compress' or 'decompress', got {op!r}")
-        reqs = req.requests()
-        if any(r._state == PENDING for r in reqs):
-            raise InvalidArgument("request already in flight")
-        status = errno.EINPROGRESS
-        for r in reqs:
-            if self._submit_one(r, op) == errno.EBUSY:
-                status = errno.EBUSY  # one backlogged request makes the chain's answer EBUSY
-        return status
-
-    def _submit_one(self, req: Request, op: Op) -> int:
-        req._begin()
-        if self._native_async and not req.unit_size:
-            cap = self._capacity(req, op) if req.dst is None else len(req.dst)
-            once = itertools.count()
-
-            def done(res: Result) -> None:
-                # A driver must complete once; a second completion would
-                # overwrite a result the caller may already be reading.
-                if next(once):
-                    warnings.warn(
-                        f"acomp: driver {self.driver_name!r} (plugin {self.record.plugin!r}) completed "
-                        "a request twice; the second completion was ignored",
-                        AcompPluginWarning,
-                        stacklevel=2,
-                    )
-                    return
-                self._complete(req, res, cap, op)
-
-            try:
-                started = self.driver.submit(op, req.src, cap, done)
-            except AcompError as exc:
-                started = False
-                if exc.errno != errno.EBUSY:
-                    req._state = DONE
-                    req.err = exc
-                    raise
-            if started:
-                return errno.EINPROGRESS
-        fn = self._compress if op == "compress" else self._decompress
-        may_backlog = bool(req.flags & RequestFlags.MAY_BACKLOG)
-
-        def work() -> None:
-            try:
-                if req.unit_size:
-                    self._compound(req, op)
-                else:
-                    self._sync(req, fn, op)
-            except AcompError:
-                pass
-            except Exception as exc:  # never let a worker die silently
-                req.err = self.driver_error(f"failed in the async worker: {exc!r}")
-            req._complete(req.err)
-
-        try:
-            return get_engine().enqueue(work, may_backlog)
-        except AcompError as exc:
-            req._state = DONE
-            req.err = exc
-            raise
-
-    def _submit_quiet(self, req: Request, op: Op) -> None:
-        """Submit one request of a chain; a refusal is that request's outcome, not the chain's."""
-        try:
-            self._submit_one(req, op)
-        except AcompError as exc:
-            req.dlen, req.err, req._state = 0, exc, DONE
-
-    def _time_out(self, req: Request) -> None:
-        req.dlen = 0
-        req._complete(
-            TimedOut(f"{self.driver_name} (plugin {self.record.plugin!r}) did not complete in {CHAIN_TIMEOUT}s")
-        )
-
-    def _complete(self, req: Request, res: Result, cap: int, op: Op) -> None:
-        if req._state != PENDING:  # completed after its chain gave up on it: too late
-            return
-        self._finish(req, res, cap, op)
-        req._complete(req.err)
+        """Start ``op`` on ``req`` (and its chain) without blocking; see :func:`acomp.submit.submit`."""
+        return _submit.submit(self, req, op)
 
     def poll(self, req: Request) -> int:
-        """Poll a request submitted with ``RequestFlags.POLL`` (kernel: ``crypto_acomp_poll``).
-
-        Returns ``-errno.EAGAIN`` while in flight, then 0, or ``-err.errno`` on failure.
-        For a chain head, done means every request of the chain is done.
-        """
-        if not req.flags & RequestFlags.POLL:
-            raise InvalidArgument("poll needs a request submitted with RequestFlags.POLL")
-        for r in req.requests():
-            if r._state == PENDING:
-                return -errno.EAGAIN
-        return -req.err.errno if req.err is not None else 0
+        """Poll a request submitted with ``RequestFlags.POLL``; see :func:`acomp.submit.poll`."""
+        return _submit.poll(req)
 
 
 def _nbytes(src: Any) -> int:
