@@ -7,8 +7,9 @@ request was queued, ``EBUSY`` when it went to the backlog (it completes later),
 and raises :class:`~acomp.errors.Busy` when the queue is full and the request
 may not backlog (or the backlog is full too).
 
-Workers take every queued item per wake-up, so a burst of submissions costs
-one thread hand-off, not one per request.
+A worker takes half the queue (at least one item) per wake-up and wakes the
+other for the rest, so a burst of submissions costs a hand-off per worker,
+not one per request.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class CryptoEngine:
         self._workers = workers
         self._name = name
         self._threads: list[threading.Thread] = []
-        self.completed = 0
 
     @property
     def qlen(self) -> int:
@@ -98,7 +98,6 @@ class CryptoEngine:
                     cond.notify()
             for work in batch:
                 work()
-            self.completed += len(batch)
 
 
 _engine: CryptoEngine | None = None

@@ -95,7 +95,6 @@ class Request:
     _chain: list[Request] | None = attrs.field(default=None, init=False, repr=False)
     _state: int = attrs.field(default=IDLE, init=False, repr=False)
     _event: threading.Event | None = attrs.field(default=None, init=False, repr=False)
-    _backlogged: bool = attrs.field(default=False, init=False, repr=False)
 
     # -- results -----------------------------------------------------------------
 
