@@ -156,3 +156,21 @@ def test_plugin_that_fails_to_import_is_named_and_the_rest_load(tmp_path: os.Pat
     assert "plugin 'broken' (broken_acomp_plugin) failed to import" in out.stderr
     assert "missing libfoo.so" in out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_plugin_loaded_hook_sees_each_plugin_after_its_drivers(registry: Registry) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    class Observer:
+        @acomp.hookimpl
+        def acomp_plugin_loaded(self, registry: Registry, plugin_name: str) -> None:
+            drivers = {r.driver_name for r in registry.records() if r.plugin == plugin_name}
+            seen.append((plugin_name, "testz-late2" in drivers))
+
+    class Late(ZlibTest):
+        driver_name = "testz-late2"
+
+    registry.register_plugin(Observer(), name="observer")
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Late)))
+    registry.register_plugin(plugin, name="late2")
+    assert seen == [("observer", False), ("late2", True)]
