@@ -18,7 +18,7 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import ClassVar, Literal, Union
 
-from acomp.errors import AcompError, InvalidArgument, NotSupported
+from acomp.errors import AcompError, InvalidArgument, NoSpace, NotSupported
 from acomp.request import BufferLike
 
 __all__ = ["Driver", "Feature", "Op", "Result"]
@@ -100,6 +100,12 @@ class Driver:
         raises :class:`~acomp.errors.NoSpace`.
         """
         raise NotSupported(f"{self.driver_name} does not decompress")
+
+    def fit(self, out: bytes, capacity: int) -> bytes:
+        """``out`` when it fits in ``capacity`` bytes, else :class:`~acomp.errors.NoSpace` (ENOSPC)."""
+        if len(out) > capacity:
+            raise NoSpace(f"{self.driver_name}: output of {len(out)} bytes exceeds dst capacity {capacity}")
+        return out
 
     def compress_bound(self, slen: int) -> int:
         """Worst-case compressed size of ``slen`` bytes (used when ``dst`` is None)."""

@@ -34,10 +34,7 @@ class DeflateGeneric(acomp.Driver):
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         c = zlib.compressobj(self._level, zlib.DEFLATED, -DEFLATE_DEF_WINBITS, DEFLATE_DEF_MEMLEVEL)
-        out = c.compress(src) + c.flush()
-        if len(out) > capacity:
-            raise acomp.NoSpace(f"deflate output {len(out)} bytes exceeds dst capacity {capacity}")
-        return out
+        return self.fit(c.compress(src) + c.flush(), capacity)
 
     def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         return inflate_bounded(src, capacity)

@@ -38,10 +38,7 @@ class DeflateIsal(acomp.Driver):
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         assert isal_zlib is not None
-        out: bytes = isal_zlib.compress(src, self._level, -15)
-        if len(out) > capacity:
-            raise acomp.NoSpace(f"deflate output {len(out)} bytes exceeds dst capacity {capacity}")
-        return out
+        return self.fit(isal_zlib.compress(src, self._level, -15), capacity)
 
     def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         # zlib's bounded inflate: isal's decompressobj lacks a reliable max_length.

@@ -25,18 +25,13 @@ class Lz4Generic(acomp.Driver):
     priority = 100
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
-        out: bytes = lz4.block.compress(src, store_size=False)
-        if len(out) > capacity:
-            raise acomp.NoSpace(f"lz4 output {len(out)} bytes exceeds dst capacity {capacity}")
-        return out
+        return self.fit(lz4.block.compress(src, store_size=False), capacity)
 
     def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         try:
             out: bytes = lz4.block.decompress(src, uncompressed_size=capacity)
         except lz4.block.LZ4BlockError:
-            raise acomp.InvalidData(
-                f"corrupt lz4 block, or its output exceeds dst capacity {capacity}"
-            ) from None
+            raise acomp.InvalidData(f"corrupt lz4 block, or its output exceeds dst capacity {capacity}") from None
         return out
 
     def compress_bound(self, slen: int) -> int:
@@ -57,12 +52,9 @@ class Lz4hcGeneric(Lz4Generic):
         self._level = self.int_param("level", 1, 12)
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
-        out: bytes = lz4.block.compress(
-            src, store_size=False, mode="high_compression", compression=self._level
+        return self.fit(
+            lz4.block.compress(src, store_size=False, mode="high_compression", compression=self._level), capacity
         )
-        if len(out) > capacity:
-            raise acomp.NoSpace(f"lz4hc output {len(out)} bytes exceeds dst capacity {capacity}")
-        return out
 
 
 @acomp.hookimpl

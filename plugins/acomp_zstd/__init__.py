@@ -55,10 +55,7 @@ class ZstdGeneric(acomp.Driver):
             return ctx
 
     def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
-        out = self._ctx()[0].compress(src)
-        if len(out) > capacity:
-            raise acomp.NoSpace(f"zstd output {len(out)} bytes exceeds dst capacity {capacity}")
-        return out
+        return self.fit(self._ctx()[0].compress(src), capacity)
 
     def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
         dctx = self._ctx()[1]
@@ -108,11 +105,10 @@ class ZstdGeneric(acomp.Driver):
             return super().batch_compress(srcs, capacities)
         results: list[acomp.Result] = []
         for i, cap in enumerate(capacities):
-            out = outs[i].tobytes()
-            if len(out) > cap:
-                results.append(acomp.NoSpace(f"zstd output {len(out)} bytes exceeds dst capacity {cap}"))
-            else:
-                results.append(out)
+            try:
+                results.append(self.fit(outs[i].tobytes(), cap))
+            except acomp.NoSpace as exc:
+                results.append(exc)
         return results
 
 
