@@ -34,28 +34,23 @@ async def submit(tfm: Transform, req: Request, op: Op = "compress", timeout: flo
     reqs = req.requests()
     future: asyncio.Future[None] = loop.create_future()
     remaining = [len(reqs)]
-    user_callbacks = {id(r): r.callback for r in reqs}
 
     def settle() -> None:
         if not future.done():
             future.set_result(None)
 
-    def on_done(r: Request) -> None:
-        cb = user_callbacks.get(id(r))
-        r.callback = cb
-        if cb is not None:
-            cb(r)
+    def on_done(_r: Request) -> None:  # on the completing thread, after the caller's callback
         remaining[0] -= 1
         if remaining[0] == 0:
             loop.call_soon_threadsafe(settle)
 
     for r in reqs:
-        r.callback = on_done
+        r._notify = on_done
     try:
         tfm.submit(req, op)
     except BaseException:
         for r in reqs:
-            r.callback = user_callbacks[id(r)]
+            r._notify = None
         raise
     try:
         await asyncio.wait_for(asyncio.shield(future), timeout)

@@ -95,6 +95,8 @@ class Request:
     _chain: list[Request] | None = attrs.field(default=None, init=False, repr=False)
     _state: int = attrs.field(default=IDLE, init=False, repr=False)
     _event: threading.Event | None = attrs.field(default=None, init=False, repr=False)
+    #: The core's own completion hook (asyncio waiters), run after the caller's callback.
+    _notify: Callable[[Request], None] | None = attrs.field(default=None, init=False, repr=False)
 
     # -- results -----------------------------------------------------------------
 
@@ -156,6 +158,10 @@ class Request:
         event = self._event
         if event is not None:
             event.set()
+        notify = self._notify
+        if notify is not None:
+            self._notify = None
+            notify(self)
 
 
 def _report_callback_error(req: Request, exc: BaseException) -> None:

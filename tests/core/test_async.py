@@ -307,3 +307,16 @@ def test_chain_on_a_driver_that_never_completes_times_out(registry: Registry, mo
         acomp.request_chain(r, reqs[0])
     tfm.compress(reqs[0])
     assert all(isinstance(r.err, acomp.TimedOut) and r.done for r in reqs)
+
+
+def test_awaiting_keeps_the_callers_callback_and_fires_it_once(registry: Registry) -> None:
+    tfm = acomp.alloc("testz-generic")
+    calls: list[acomp.Request] = []
+    req = acomp.Request(PAGE, bytearray(4200), callback=calls.append)
+
+    async def main() -> int:
+        return await acomp.aio.compress(tfm, req)
+
+    n = asyncio.run(main())
+    assert n == req.dlen > 0 and calls == [req]
+    assert req.callback == calls.append  # never swapped out
