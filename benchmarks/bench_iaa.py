@@ -5,8 +5,9 @@ Run: ``python benchmarks/bench_iaa.py [--rounds N]``.  Prints
 * the cost of handing work to a thread (ThreadPoolExecutor.submit, a Condition
   hand-off), which bounds how much a batch can gain on this machine;
 * for each codec: ``batch_compress`` of 8 pages in ``async`` mode vs 8
-  sequential ``compress`` calls in ``sync`` mode, and vs 8 plain in-thread
-  codec calls (no device at all): medians of interleaved rounds, per page;
+  sequential ``compress`` calls in ``sync`` mode, vs one ``batch_compress`` of
+  8 in ``sync`` mode (sync request chaining), and vs 8 plain in-thread codec
+  calls (no device at all): medians of interleaved rounds, per page;
 * the virtual-clock batch latency table beside the seed's.
 
 Pages are 4 KiB chunks of real files (Python stdlib sources, shared libraries).
@@ -93,6 +94,7 @@ def bench_codec(codec: str, pages: list[bytes], rounds: int) -> None:
     real_codec = acomp_iaa.subsystem().codec
     caps = [2 * PAGE] * 8
     sync_times: list[float] = []
+    chain_times: list[float] = []
     async_times: list[float] = []
     irq_times: list[float] = []
     inline_times: list[float] = []
@@ -109,6 +111,7 @@ def bench_codec(codec: str, pages: list[bytes], rounds: int) -> None:
             drv = DeflateIaaDriver()
             if mode == "sync":
                 timed(lambda: [drv.compress(p, 2 * PAGE) for p in batch], out)  # noqa: B023
+                timed(lambda: drv.batch_compress(batch, caps), chain_times)  # noqa: B023
             else:
                 timed(lambda: drv.batch_compress(batch, caps), out)  # noqa: B023
             drv.close()
@@ -118,8 +121,10 @@ def bench_codec(codec: str, pages: list[bytes], rounds: int) -> None:
         return statistics.median(v) * 1e6
 
     s, a, i, n = med_us(sync_times), med_us(async_times), med_us(irq_times), med_us(inline_times)
+    c = med_us(chain_times)
     print(f"\ncodec {real_codec}: {rounds} interleaved rounds of 8 pages (median wall time)")
     print(f"  8 x compress(), sync mode        {s:8.1f} µs  ({s / 8:6.1f} µs/page)")
+    print(f"  batch_compress(8), sync mode     {c:8.1f} µs  ({c / 8:6.1f} µs/page)")
     print(f"  batch_compress(8), async mode    {a:8.1f} µs  ({a / 8:6.1f} µs/page)")
     print(f"  batch_compress(8), async_irq     {i:8.1f} µs  ({i / 8:6.1f} µs/page)")
     print(f"  8 x plain codec call (no device) {n:8.1f} µs  ({n / 8:6.1f} µs/page)")

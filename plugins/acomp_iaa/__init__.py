@@ -8,21 +8,8 @@ virtual clock models the hardware's latencies.  See docs/iaa.md.
 
 from __future__ import annotations
 
-from acomp_iaa.api import (
-    DRIVER_ATTRS,
-    clear_faults,
-    configure,
-    enable,
-    get_driver_attr,
-    inject_fault,
-    reset,
-    reset_stats,
-    seed_faults,
-    set_driver_attr,
-    set_fault_rate,
-    stats,
-    subsystem,
-)
+from acomp_iaa import api
+from acomp_iaa.api import *  # noqa: F403 - the controls, listed once in api.__all__
 from acomp_iaa.driver import IAA_CRYPTO_MAX_BATCH_SIZE, DeflateIaaDriver
 from acomp_iaa.faults import FAULT_KINDS
 from acomp_iaa.subsystem import IaaDisabled
@@ -30,7 +17,6 @@ from acomp_iaa.timing import SEED_LATENCY, LatencySummary, TimingParams, simulat
 from acomp_iaa.wq_map import Topology
 
 __all__ = [
-    "DRIVER_ATTRS",
     "FAULT_KINDS",
     "IAA_CRYPTO_MAX_BATCH_SIZE",
     "SEED_LATENCY",
@@ -39,17 +25,6 @@ __all__ = [
     "LatencySummary",
     "TimingParams",
     "Topology",
-    "clear_faults",
-    "configure",
-    "enable",
-    "get_driver_attr",
-    "inject_fault",
-    "reset",
-    "reset_stats",
-    "seed_faults",
-    "set_driver_attr",
-    "set_fault_rate",
     "simulate_batch_latency",
-    "stats",
-    "subsystem",
 ]
+__all__ += api.__all__

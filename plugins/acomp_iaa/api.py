@@ -19,6 +19,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import attrs
+
 from acomp.errors import Busy, InvalidArgument
 from acomp_iaa.fixed import CodecName, resolve_codec
 from acomp_iaa.subsystem import SYNC_MODES, IaaSubsystem
@@ -83,14 +85,14 @@ def _get_locked() -> IaaSubsystem:
 
 def set_driver_attr(name: str, value: object) -> None:
     """Set ``sync_mode`` or ``verify_compress``; ``Busy`` while the driver is bound."""
+    if name not in DRIVER_ATTRS:
+        raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
+    if name == "sync_mode" and (not isinstance(value, str) or value not in SYNC_MODES):
+        raise InvalidArgument(f"sync_mode must be one of {SYNC_MODES}, got {value!r}")
+    if name == "verify_compress" and not isinstance(value, bool):
+        raise InvalidArgument(f"verify_compress must be a bool, got {value!r}")
     with _lock:
         s = subsystem()
-        if name not in DRIVER_ATTRS:
-            raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
-        if name == "sync_mode" and value not in SYNC_MODES:
-            raise InvalidArgument(f"sync_mode must be one of {SYNC_MODES}, got {value!r}")
-        if name == "verify_compress" and not isinstance(value, bool):
-            raise InvalidArgument("verify_compress must be a bool")
         if getattr(s, name) == value:
             return
         if s.bound:
@@ -124,9 +126,11 @@ def configure(
         if old is not None and old.bound:
             raise Busy("iaa_crypto: cannot reconfigure while the driver is bound")
         new_config = dict(_config)
-        base: Topology = topology or new_config["topology"]
+        base = new_config["topology"] if topology is None else topology
+        if not isinstance(base, Topology):
+            raise InvalidArgument(f"topology must be a Topology, got {base!r}")
         try:
-            new_config["topology"] = Topology(**{**_topology_dict(base), **topology_fields})
+            new_config["topology"] = attrs.evolve(base, **topology_fields)
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"bad topology: {exc}") from None
         for key, value in (
@@ -141,6 +145,7 @@ def configure(
             resolve_codec(new_config["codec"])
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from None
+        _check_config(new_config)
         _config.update(new_config)
         if old is not None:
             old.shutdown()
@@ -151,8 +156,15 @@ def configure(
         return _subsys
 
 
-def _topology_dict(t: Topology) -> dict[str, int]:
-    return {f.name: getattr(t, f.name) for f in Topology.__attrs_attrs__}
+def _check_config(config: dict[str, Any]) -> None:
+    if not isinstance(config["timing"], (TimingParams, type(None))):
+        raise InvalidArgument(f"timing must be a TimingParams, got {config['timing']!r}")
+    seed = config["timing_seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InvalidArgument(f"timing_seed must be an int, got {seed!r}")
+    timeout = config["completion_timeout_s"]
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < float("inf"):
+        raise InvalidArgument(f"completion_timeout_s must be a positive number of seconds, got {timeout!r}")
 
 
 def reset(timeout: float = 5.0) -> bool:
@@ -193,8 +205,13 @@ def reset_stats() -> None:
 
 def inject_fault(kind: str, count: int = 1, device: int | None = None) -> None:
     """The next ``count`` eligible descriptors (on ``device``, default any) fail with ``kind``."""
+    s = subsystem()
+    if device is not None and (
+        not isinstance(device, int) or isinstance(device, bool) or not 0 <= device < s.topology.n_devices
+    ):
+        raise InvalidArgument(f"device must be None or 0..{s.topology.n_devices - 1}, got {device!r}")
     try:
-        subsystem().faults.inject(kind, count, device)
+        s.faults.inject(kind, count, device)
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from acomp import BufferLike
 from acomp.driver import Driver, Feature, Op, Result
-from acomp.errors import AcompError
-from acomp.request import BufferLike
+from acomp.errors import AcompError, InvalidArgument
 from acomp_iaa.api import subsystem
 from acomp_iaa.subsystem import IaaSubsystem
 
@@ -43,8 +43,6 @@ class DeflateIaaDriver(Driver):
         super().__init__(**params)
         cpu = self.config["cpu"]
         if cpu is not None and (not isinstance(cpu, int) or isinstance(cpu, bool)):
-            from acomp.errors import InvalidArgument
-
             raise InvalidArgument(f"deflate-iaa: cpu must be an int, got {cpu!r}")
         sub = subsystem()
         if cpu is not None:

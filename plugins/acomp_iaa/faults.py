@@ -64,7 +64,7 @@ class FaultInjector:
 
     def set_rate(self, kind: str, rate: float) -> None:
         k = _check_kind(kind)
-        if not 0.0 <= rate <= 1.0:
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be within [0, 1], got {rate}")
         with self._lock:
             if rate:
@@ -76,8 +76,8 @@ class FaultInjector:
     def inject(self, kind: str, count: int = 1, device: int | None = None) -> None:
         """The next ``count`` eligible descriptors (on ``device``, or anywhere) fail with ``kind``."""
         k = _check_kind(kind)
-        if count < 1:
-            raise ValueError("count must be >= 1")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"count must be an int >= 1, got {count!r}")
         with self._lock:
             self._pending.append(_Pending(k, device, count))
             self._active = True

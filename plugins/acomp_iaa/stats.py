@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from acomp_iaa.timing import summarize
@@ -59,15 +59,19 @@ class IaaStats:
         with self._lock:
             self._global[name] += value
 
-    def submitted(self, device: int, wq: int, compress: bool, slen: int) -> None:
+    def submitted(self, compress: bool, descs: Sequence[tuple[int, int, int]]) -> None:
+        """Count a batch's descriptors, each ``(device, wq, slen)``, under one lock."""
         with self._lock:
+            g = self._global
             if compress:
-                self._global["total_comp_calls"] += 1
-                self._wq[device][wq]["comp_calls"] += 1
+                g["total_comp_calls"] += len(descs)
+                for device, wq, _ in descs:
+                    self._wq[device][wq]["comp_calls"] += 1
             else:
-                self._global["total_decomp_calls"] += 1
-                self._global["total_decomp_bytes_in"] += slen
-                self._wq[device][wq]["decomp_calls"] += 1
+                g["total_decomp_calls"] += len(descs)
+                for device, wq, slen in descs:
+                    g["total_decomp_bytes_in"] += slen
+                    self._wq[device][wq]["decomp_calls"] += 1
 
     def succeeded(self, device: int, wq: int, compress: bool, slen: int, dlen: int) -> None:
         with self._lock:

@@ -33,6 +33,8 @@ from typing import Literal
 
 import attrs
 
+from acomp_iaa.fixed import deflate_fixed, resolve_codec
+
 __all__ = [
     "SEED_LATENCY",
     "SEED_TOPOLOGY_SHAPE",
@@ -260,8 +262,6 @@ def usemem_pages(n: int = 64, seed: int = 30) -> list[bytes]:
 
 def page_sizes(pages: Iterable[bytes], limit: int = 256) -> list[tuple[int, int]]:
     """(slen, dlen) of each page under the real fixed-deflate codec (at most ``limit`` pages)."""
-    from acomp_iaa.fixed import deflate_fixed, resolve_codec
-
     codec = resolve_codec("auto")
     out = []
     for i, page in enumerate(pages):

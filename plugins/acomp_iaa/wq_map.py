@@ -24,6 +24,8 @@ __all__ = ["Topology", "WqMap"]
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be an int, got {value!r}")
     if value < 1:
         raise ValueError(f"{attribute.name} must be >= 1, got {value}")
 
