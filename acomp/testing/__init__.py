@@ -23,48 +23,11 @@ Needs ``hypothesis`` (``pip install acomp[test]``); ``pytest`` only for
 
 from __future__ import annotations
 
-from acomp.testing import strategies
-from acomp.testing._profiles import PROFILES, active_profile, kit_settings, load_profile, register_profiles
-from acomp.testing.conformance import (
-    BOMB_SLACK,
-    COMPRESS_OVERFLOW_ERRNOS,
-    CORRUPT_INPUT_ERRNOS,
-    DECOMPRESS_OVERFLOW_ERRNOS,
-    DEVICE_COMPRESS_OVERFLOW_ERRNOS,
-    EMPTY_COMPRESS_ERRNOS,
-    HANG_GUARD,
-    PROPERTIES,
-    ConformanceError,
-    ConformanceFailure,
-    ConformanceReport,
-    ConformanceSuite,
-    DriverConformance,
-    PropertySkipped,
-    check_driver,
-)
+# The public names are listed once, in each module's ``__all__``.
+from acomp.testing import _profiles, conformance, strategies
+from acomp.testing._profiles import *  # noqa: F403
+from acomp.testing.conformance import *  # noqa: F403
 
-register_profiles()
+_profiles.register_profiles()
 
-__all__ = [
-    "BOMB_SLACK",
-    "COMPRESS_OVERFLOW_ERRNOS",
-    "CORRUPT_INPUT_ERRNOS",
-    "DECOMPRESS_OVERFLOW_ERRNOS",
-    "DEVICE_COMPRESS_OVERFLOW_ERRNOS",
-    "EMPTY_COMPRESS_ERRNOS",
-    "HANG_GUARD",
-    "PROFILES",
-    "PROPERTIES",
-    "ConformanceError",
-    "ConformanceFailure",
-    "ConformanceReport",
-    "ConformanceSuite",
-    "DriverConformance",
-    "PropertySkipped",
-    "active_profile",
-    "check_driver",
-    "kit_settings",
-    "load_profile",
-    "register_profiles",
-    "strategies",
-]
+__all__ = [*conformance.__all__, *_profiles.__all__, "strategies"]

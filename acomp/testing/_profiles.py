@@ -21,7 +21,9 @@ __all__ = ["PROFILES", "active_profile", "kit_settings", "load_profile", "regist
 #: Profile name -> max_examples.
 PROFILES: dict[str, int] = {"ci": 25, "dev": 100, "thorough": 2000}
 
-_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
+# function_scoped_fixture: so a project's own ``@given`` tests with pytest fixtures can
+# run under these profiles too (``load_profile()`` from its conftest.py is then all it needs).
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 
 _registered = False
 

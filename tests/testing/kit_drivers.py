@@ -8,6 +8,7 @@ here is read by, or reads, the shipped deflate drivers).
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +17,15 @@ import acomp
 from acomp.driver import Op
 from acomp.request import BufferLike
 
+#: zlib's ``wbits``: raw deflate (no header) with a 4 KiB window; reading accepts any window.
+RAW_WRITE, RAW_READ = -12, -15
+#: ... and the zlib format (a 2-byte header and an adler32 trailer): not what ``kitdeflate`` is.
+ZLIB_WRITE, ZLIB_READ = 12, 15
 
-def inflate(src: BufferLike, capacity: int) -> bytes:
-    """Raw inflate producing at most ``capacity`` bytes (capacity 0 included)."""
-    d = zlib.decompressobj(-15)
+
+def inflate(src: BufferLike, capacity: int, wbits: int = RAW_READ) -> bytes:
+    """Inflate producing at most ``capacity`` bytes (capacity 0 included)."""
+    d = zlib.decompressobj(wbits)
     try:
         # zlib reads max_length=0 as "no limit": ask for one byte and refuse it instead.
         out = d.decompress(src, max(capacity, 1))
@@ -37,8 +43,8 @@ def inflate(src: BufferLike, capacity: int) -> bytes:
     return out
 
 
-def deflate(src: BufferLike) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -12)
+def deflate(src: BufferLike, wbits: int = RAW_WRITE) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, wbits)
     return c.compress(src) + c.flush()
 
 
@@ -207,6 +213,91 @@ class DoubleCompletion(GoodDeflate):
 
         threading.Thread(target=work, daemon=True).start()
         return True
+
+
+class PeeksHeader(GoodDeflate):
+    """Reads the first block header before inflating, without checking there is one."""
+
+    driver_name = "kitdeflate-peeksheader"
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes:
+        if memoryview(src)[0] & 0x06 == 0x06:  # BTYPE=11 is reserved; an empty src raises IndexError
+            raise acomp.InvalidData("reserved deflate block type")
+        return inflate(src, capacity)
+
+
+class SharedDescriptor(GoodDeflate):
+    """A native async path with one compress descriptor: a submit before the last completes overwrites it.
+
+    One request at a time (sync calls, one async submit) is right; the async
+    chain executor (submit every request, then poll) gets one source for all.
+    """
+
+    driver_name = "kitdeflate-onedescriptor"
+    features = acomp.Feature.ASYNC
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._descriptor_src: BufferLike = b""
+
+    def submit(self, op: Op, src: BufferLike, capacity: int, done: Callable[[acomp.Result], None]) -> bool:
+        if op == "compress":
+            self._descriptor_src = src
+
+        def work() -> None:
+            time.sleep(0.002)  # the device's latency
+            try:
+                if op == "compress":
+                    res: acomp.Result = self.compress(self._descriptor_src, capacity)
+                else:
+                    res = self.decompress(src, capacity)
+            except acomp.AcompError as exc:
+                res = exc
+            done(res)
+
+        threading.Thread(target=work, daemon=True).start()
+        return True
+
+
+class ZeroCopyView(GoodDeflate):
+    """Compresses a memoryview's underlying object (``src.obj``): a slice of a folio becomes the folio."""
+
+    driver_name = "kitdeflate-zerocopy"
+
+    def compress(self, src: BufferLike, capacity: int) -> bytes:
+        whole = src.obj if isinstance(src, memoryview) else src
+        return super().compress(whole, capacity)
+
+
+class SharedScratch(GoodDeflate):
+    """Stages each source in one scratch buffer per transform, without a lock."""
+
+    driver_name = "kitdeflate-scratch"
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._scratch = b""
+
+    def compress(self, src: BufferLike, capacity: int) -> bytes:
+        self._scratch = bytes(src)
+        time.sleep(0.0002)  # another thread's call lands here
+        return super().compress(self._scratch, capacity)
+
+
+class ZlibWrapped(GoodDeflate):
+    """Round-trips its own streams, but writes the zlib format under the raw ``kitdeflate`` wire format."""
+
+    driver_name = "kitdeflate-zlib"
+    priority = 80
+
+    def compress(self, src: BufferLike, capacity: int) -> bytes:
+        out = deflate(src, ZLIB_WRITE)
+        if len(out) > capacity:
+            raise acomp.NoSpace(f"output {len(out)} bytes exceeds dst capacity {capacity}")
+        return out
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes:
+        return inflate(src, capacity, ZLIB_READ)
 
 
 class KitPlugin:

@@ -70,6 +70,7 @@ def test_wrong_dlen_fails_dlen(register: Register) -> None:
     assert_names(err, "kitdeflate-wrongdlen", "dlen")
     assert "do not decompress" in err.failures["dlen"]
     assert "round trip" in err.failures
+    assert_names(err, "kitdeflate-wrongdlen", "round trip")
     assert "registration" in err.report.passed
 
 
@@ -149,6 +150,60 @@ def test_double_completion_fails_async(register: Register) -> None:
     err = run_kit("kitdeflate-doublecb")
     assert_names(err, "kitdeflate-doublecb", "async")
     assert "completed a request twice" in err.failures["async"]
+
+
+def test_peeking_at_a_missing_header_fails_empty_input(register: Register) -> None:
+    register(kd.PeeksHeader)
+    err = run_kit("kitdeflate-peeksheader")
+    assert_names(err, "kitdeflate-peeksheader", "empty input")
+    msg = err.failures["empty input"]
+    assert "decompress of an empty stream" in msg and "IndexError" in msg, msg
+    assert "round trip" in err.report.passed
+
+
+def test_one_compress_descriptor_fails_chain(register: Register) -> None:
+    register(kd.SharedDescriptor)
+    err = run_kit("kitdeflate-onedescriptor")
+    assert_names(err, "kitdeflate-onedescriptor", "chain")
+    assert re.search(r"sync chain of \d+ \(compress\): request \d+ of \d+ ", err.failures["chain"]), err.failures
+    # One request in flight at a time is right: only the chain has several.
+    assert set(err.failures) == {"chain"}
+
+
+def test_compressing_a_views_whole_buffer_fails_segmentation(register: Register) -> None:
+    register(kd.ZeroCopyView)
+    err = run_kit("kitdeflate-zerocopy")
+    assert_names(err, "kitdeflate-zerocopy", "segmentation")
+    assert re.search(r"segmented compress of a \d+-page folio .*: unit \d+ ", err.failures["segmentation"])
+    # A whole buffer given as a memoryview is fine: only units (slices of the folio) differ.
+    assert set(err.failures) == {"segmentation"}
+
+
+def test_unlocked_shared_state_fails_thread_safety(register: Register) -> None:
+    register(kd.SharedScratch)
+    err = run_kit("kitdeflate-scratch")
+    assert_names(err, "kitdeflate-scratch", "thread safety")
+    assert "4 threads sharing one transform: thread " in err.failures["thread safety"]
+    assert set(err.failures) == {"thread safety"}
+
+
+def test_another_format_under_the_wire_format_fails_wire_format(register: Register) -> None:
+    register(kd.GoodDeflate, kd.ZlibWrapped)
+    err = run_kit("kitdeflate-zlib")
+    assert_names(err, "kitdeflate-zlib", "wire format")
+    assert "kitdeflate-good cannot read this driver's stream" in err.failures["wire format"]
+    # Its own streams round-trip: only a sibling of the same wire format sees it.
+    assert set(err.failures) == {"wire format"}
+
+
+def test_every_property_has_a_broken_driver() -> None:
+    """Each property of the kit is shown to fail: a test above names it via assert_names."""
+    import inspect
+    import sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    proven = set(re.findall(r'assert_names\(err, "[^"]+", "([^"]+)"\)', source))
+    assert proven == set(acomp.testing.PROPERTIES), sorted(set(acomp.testing.PROPERTIES) - proven)
 
 
 def test_unknown_driver_fails_registration() -> None:
