@@ -134,10 +134,16 @@ class NoDevice(AcompError):
 class DriverError(AcompError):
     """A driver broke its contract (raised a foreign exception, wrong length, ...) (``-EIO``).
 
-    The message names the driver and the plugin that registered it.
+    The message names the driver and the plugin that registered it.  When the
+    driver returned more bytes than the dst holds, ``returned`` and ``capacity``
+    say how many.
     """
 
     errno = _errno.EIO
+    #: Bytes the driver returned, when it overran its dst.
+    returned: int | None = None
+    #: The dst capacity it overran.
+    capacity: int | None = None
 
 
 _BY_ERRNO: dict[int, type[AcompError]] = {

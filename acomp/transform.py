@@ -233,7 +233,9 @@ class Transform:
         except TypeError:
             return self.driver_error(f"returned {type(res).__name__}, not a bytes-like object")
         if n > cap:
-            return self.driver_error(f"returned {n} bytes for a {cap}-byte dst")
+            err = self.driver_error(f"returned {n} bytes for a {cap}-byte dst")
+            err.returned, err.capacity = n, cap
+            return err
         if allocated and not isinstance(res, (bytes, bytearray, memoryview)):
             return self.driver_error(f"returned {type(res).__name__}, not a bytes-like object")
         return res

@@ -10,7 +10,6 @@ settings).  The properties live in the sibling modules, grouped by theme.
 from __future__ import annotations
 
 import errno
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NoReturn
@@ -32,9 +31,6 @@ from acomp.testing.conformance._contract import (
 )
 from acomp.testing.conformance._outcomes import ConformanceFailure
 from acomp.transform import Transform
-
-# The core's words for a driver that wrote past its dst (acomp.transform.Transform.checked).
-_OVERRUN = re.compile(r"returned (\d+) bytes for a (\d+)-byte dst")
 
 
 def _errname(code: int) -> str:
@@ -202,9 +198,8 @@ class KitBase:
         return err
 
     def _report_err(self, prop: str, err: AcompError, what: str, allowed: frozenset[int] | None) -> NoReturn:
-        m = _OVERRUN.search(str(err)) if isinstance(err, DriverError) else None
-        if m:
-            self.fail(prop, f"{what}: returned {m.group(1)} bytes into a {m.group(2)}-byte dst")
+        if isinstance(err, DriverError) and err.returned is not None:
+            self.fail(prop, f"{what}: returned {err.returned} bytes into a {err.capacity}-byte dst")
         want = f", expected errno in {_names(allowed)}" if allowed is not None else ""
         self.fail(prop, f"{what}: failed with {_err_text(err)}{want}")
 
