@@ -80,9 +80,7 @@ class ZswapPool:
         "zs",
     )
 
-    def __init__(
-        self, pool_id: int, compressor: Compressor, factory: TransformFactory, batching: bool = True
-    ) -> None:
+    def __init__(self, pool_id: int, compressor: Compressor, factory: TransformFactory, batching: bool = True) -> None:
         # The first transform both checks the name (kernel: crypto_has_acomp)
         # and becomes the first context.
         tfm = factory(compressor)

@@ -19,16 +19,15 @@ import threading
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from acomp import PAGE_SIZE, AcompError
+from acomp import AcompError
 from acomp.zswap.lru import (
-    LEN_MASK,
-    LEN_SHIFT,
     NR_SHARDS,
     POOL_ID_MASK,
     POOL_SHIFT,
     REFERENCED,
     SHARD_RUN,
     Shard,
+    ZswapTree,
 )
 
 if TYPE_CHECKING:
@@ -41,8 +40,6 @@ MAX_RECLAIM_RETRIES = 16
 #: LRU entries a shrink looks at per shard visit.
 _SHRINK_CHUNK = 8
 _SHARD_MASK = NR_SHARDS - 1
-_REF = REFERENCED
-_POOL_MASK = POOL_ID_MASK
 
 
 class WritebackTarget(Protocol):
@@ -118,15 +115,15 @@ class Shrinker:
         k = 0
         idle = 0
         while written < nr_pages and failures < MAX_RECLAIM_RETRIES and budget > 0 and idle < NR_SHARDS:
-            shard = z._shards[(start + k) & _SHARD_MASK]
+            shard = z.tree.shards[(start + k) & _SHARD_MASK]
             k += 1
             with shard.lock:
                 tree = shard.entries
                 victims = []
                 for off, e in list(itertools.islice(tree.items(), _SHRINK_CHUNK)):
-                    if e & _REF:
+                    if e & REFERENCED:
                         del tree[off]
-                        tree[off] = e & ~_REF
+                        tree[off] = e & ~REFERENCED
                     else:
                         victims.append((off, e))
                 seen = min(len(tree), _SHRINK_CHUNK)
@@ -157,7 +154,7 @@ class Shrinker:
         if not lock.acquire(blocking=False):
             return False
         try:
-            pool = z._pool_by_id.get((entry >> POOL_SHIFT) & _POOL_MASK)
+            pool = z._pool_by_id.get((entry >> POOL_SHIFT) & POOL_ID_MASK)
             ctx = pool.get_ctx() if pool is not None else None
             if ctx is None:
                 return False
@@ -167,11 +164,8 @@ class Shrinker:
             except AcompError:
                 return False
             with shard.lock:
-                if shard.entries.get(offset, 0) | _REF != entry | _REF:
+                if not ZswapTree.take(shard, offset, entry):
                     return False
-                del shard.entries[offset]
-                if (entry >> LEN_SHIFT) & LEN_MASK == PAGE_SIZE:
-                    shard.stored_incompressible -= 1
             swap.write_slot(offset, page)
         finally:
             lock.release()

@@ -106,7 +106,7 @@ def collect_stats(z: Zswap) -> dict[str, object]:
     out["max_pool_pages"] = z.max_pages()
     out["pool_reached_full"] = z._reached_full
     out["compressor"] = str(z.compressor)
-    out["pools"] = [p.info() for p in z._pools]
+    out["pools"] = [p.info() for p in z.pools()]
     return out
 
 
@@ -125,9 +125,10 @@ def verify(z: Zswap) -> None:
             assert n == s.stored_incompressible, (n, s.stored_incompressible)
             incompressible += n
     pages = 0
-    for p in z._pools:
+    pools = z.pools()
+    for p in pools:
         p.zs.check()
         assert p.zs.nr_objs == per_pool.get(p.id, 0), (p, p.zs.nr_objs, per_pool.get(p.id, 0))
         pages += p.zs.total_pages
-    assert set(per_pool) <= {p.id for p in z._pools}
+    assert set(per_pool) <= {p.id for p in pools}
     assert z.stats()["pool_total_size"] == pages * PAGE_SIZE

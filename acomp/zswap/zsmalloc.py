@@ -63,10 +63,8 @@ class ZsSizeClass:
     lock: threading.Lock = attrs.field(factory=threading.Lock)
     #: zspage id -> its memory, ``None`` once released (the id is then reusable).
     zspages: list[bytearray | None] = attrs.field(factory=list)
-    #: zspage id -> free slot numbers (a stack).
+    #: zspage id -> free slot numbers (a stack); objects in use = objs_per_zspage - len(free[id]).
     free: list[list[int]] = attrs.field(factory=list)
-    #: zspage id -> objects in use.
-    inuse: list[int] = attrs.field(factory=list)
     #: zspages with at least one free slot, oldest first (kernel: the fullness lists).
     partial: dict[int, None] = attrs.field(factory=dict)
     #: released zspage ids, reused before the lists grow.
@@ -123,27 +121,28 @@ class ZsPool:
         if not 0 < size <= PAGE_SIZE:
             raise InvalidArgument(f"zs_malloc: size {size} out of range 1..{PAGE_SIZE}")
         cls = self._by_delta[(size + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
-        objs = cls.objs_per_zspage
-        with cls.lock:
-            if cls.partial:
-                zid = next(iter(cls.partial))
-            else:
-                zid = self._new_zspage(cls)
-            free = cls.free[zid]
-            slot = free.pop()
-            if not free:
-                del cls.partial[zid]
-            cls.inuse[zid] += 1
-            cls.nr_objs += 1
-        return ((zid * objs + slot) << _CLASS_BITS) | cls.index
+        zid, slot = self._alloc_slot(cls)
+        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
 
     def store(self, data: memoryview | bytes | bytearray) -> int:
-        """``zs_malloc`` + ``zs_obj_write``: copy ``data`` into a new object; return its handle."""
-        # malloc() inlined: this is once per stored page.
+        """``zs_malloc`` + ``zs_obj_write``: copy ``data`` into a new object; return its handle.
+
+        Not ``malloc()`` then a write: that would decode the handle it just
+        encoded, once per stored page.
+        """
         n = len(data)
         if not 0 < n <= PAGE_SIZE:
             raise InvalidArgument(f"zs_malloc: size {n} out of range 1..{PAGE_SIZE}")
         cls = self._by_delta[(n + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
+        zid, slot = self._alloc_slot(cls)
+        # The slot is ours alone and its zspage stays while it is in use: the
+        # copy needs no lock.
+        start = slot * cls.size
+        cls.zspages[zid][start : start + n] = data  # type: ignore[index]
+        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
+
+    def _alloc_slot(self, cls: ZsSizeClass) -> tuple[int, int]:
+        """Take a free slot of ``cls``, oldest partial zspage first: (zspage id, slot)."""
         with cls.lock:
             if cls.partial:
                 zid = next(iter(cls.partial))
@@ -153,14 +152,8 @@ class ZsPool:
             slot = free.pop()
             if not free:
                 del cls.partial[zid]
-            cls.inuse[zid] += 1
             cls.nr_objs += 1
-            page = cls.zspages[zid]
-        # The slot is ours alone and its zspage stays while it is in use: the
-        # copy needs no lock.
-        start = slot * cls.size
-        page[start : start + n] = data  # type: ignore[index]
-        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
+        return zid, slot
 
     def view(self, handle: int, length: int) -> memoryview:
         """The object's first ``length`` bytes, without a copy (kernel: ``zs_obj_read_begin``)."""
@@ -179,11 +172,11 @@ class ZsPool:
         with cls.lock:
             free = cls.free[zid]
             free.append(slot)
-            cls.inuse[zid] -= 1
             cls.nr_objs -= 1
-            if cls.inuse[zid] == 0:
+            nr_free = len(free)
+            if nr_free == cls.objs_per_zspage:
                 self._release_zspage(cls, zid)
-            elif len(free) == 1:
+            elif nr_free == 1:
                 cls.partial[zid] = None
 
     def _new_zspage(self, cls: ZsSizeClass) -> int:
@@ -193,12 +186,10 @@ class ZsPool:
             zid = cls.empty_ids.pop()
             cls.zspages[zid] = mem
             cls.free[zid] = slots
-            cls.inuse[zid] = 0
         else:
             zid = len(cls.zspages)
             cls.zspages.append(mem)
             cls.free.append(slots)
-            cls.inuse.append(0)
         cls.partial[zid] = None
         cls.nr_zspages += 1
         with self._pages_lock:
@@ -250,10 +241,11 @@ class ZsPool:
             with c.lock:
                 live = [z for z, m in enumerate(c.zspages) if m is not None]
                 assert len(live) == c.nr_zspages, (c.size, len(live), c.nr_zspages)
-                assert sum(c.inuse[z] for z in live) == c.nr_objs
+                inuse = {z: c.objs_per_zspage - len(c.free[z]) for z in live}
+                assert sum(inuse.values()) == c.nr_objs
                 for z in live:
-                    assert c.inuse[z] + len(c.free[z]) == c.objs_per_zspage
+                    assert len(set(c.free[z])) == len(c.free[z]), (c.size, z)  # no slot freed twice
                     assert (z in c.partial) == bool(c.free[z])
-                    assert c.inuse[z] > 0
+                    assert inuse[z] > 0
                 pages += c.nr_zspages * c.pages_per_zspage
         assert pages == self.total_pages, (pages, self.total_pages)

@@ -139,3 +139,51 @@ def test_deflate_iaa_times_out_half_way_and_stores_move_on() -> None:
             z.verify()
     finally:
         acomp_iaa.reset()
+
+
+class LoneDevice(FlakyDevice):
+    """The only driver of its algorithm: once it dies no other meets the requirement."""
+
+    alg_name = "lonedev"
+    driver_name = "lonedev-hw"
+
+
+@pytest.fixture
+def lone() -> Iterator[type[LoneDevice]]:
+    reg = get_registry()
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(LoneDevice)))
+    reg.register_plugin(plugin, name="lonedev")
+    LoneDevice.state = "bound"
+    yield LoneDevice
+    LoneDevice.state = "bound"
+    reg.unregister_plugin("lonedev")
+
+
+def test_no_driver_left_counts_failover_fail_and_stores_as_is(lone: type[LoneDevice]) -> None:
+    pages = text_pages(32)
+    with Zswap(acomp.Requirement(alg="lonedev"), total_ram=64 << 20) as z:
+        assert z.store(0, b"".join(pages[:16]))
+        lone.state = "disabled"
+        assert z.store(16, b"".join(pages[16:]))  # nothing is lost: stored as-is
+        st = z.stats()
+        assert st["pool_failover_fail"] == 1 and st["pool_failover"] == 0
+        assert st["stored_incompressible_pages"] == 16
+        assert [p["driver_name"] for p in st["pools"]] == ["lonedev-hw"]  # type: ignore[union-attr, index]
+        out = bytearray(PAGE)
+        for i, page in enumerate(pages):  # the compressed half loads through a deflate reader
+            assert z.load(i, out) and out == page, i
+        assert z.stats()["decompress_failover"] == 16 and z.stats()["decompress_fail"] == 0
+        z.verify()
+
+
+def test_failover_counts_once_per_dead_driver(flaky: type[FlakyDevice]) -> None:
+    """Every store after the death goes to the new pool; the counter moves once, not per store."""
+    with Zswap(acomp.Requirement(alg="deflate"), total_ram=64 << 20) as z:
+        flaky.state = "disabled"
+        for k in range(4):
+            assert z.store(k, text_pages(1, seed=k)[0])
+        st = z.stats()
+        assert st["pool_failover"] == 1 and st["stored_incompressible_pages"] == 0
+        pools = st["pools"]
+        assert isinstance(pools, list) and len(pools) == 1  # the dead pool held nothing: gone
+        assert pools[0]["driver_name"] != "deflate-flakydev"

@@ -96,3 +96,31 @@ def test_bounds(tmp_path: Path) -> None:
         with pytest.raises(acomp.InvalidArgument):
             dev.swap_in(4, bytearray(PAGE_SIZE))
         assert dev.swap_out(0, text_pages(1)[0]) == "file"  # no zswap at all
+
+
+def test_out_of_range_and_bad_buffers_are_einval(tmp_path: Path) -> None:
+    with pytest.raises(acomp.InvalidArgument):
+        SwapDevice(tmp_path / "none", nr_slots=0)
+    with Zswap("ztest1") as z, SwapDevice(tmp_path / "swap", zswap=z, nr_slots=4) as dev:
+        page = text_pages(1)[0]
+        for offset in (-1, 4):
+            with pytest.raises(acomp.InvalidArgument):
+                dev.swap_out(offset, page)
+            with pytest.raises(acomp.InvalidArgument):
+                dev.swap_in(offset, bytearray(PAGE_SIZE))
+            with pytest.raises(acomp.InvalidArgument):
+                dev.invalidate(offset)
+        with pytest.raises(acomp.InvalidArgument):
+            dev.invalidate(2, 3)  # runs past the end
+        with pytest.raises(acomp.InvalidArgument):
+            dev.invalidate(0, 0)
+        for folio in (b"", b"x" * 100, page + b"x"):
+            with pytest.raises(acomp.InvalidArgument):
+                dev.swap_out(0, folio)
+        assert dev.swap_out(0, page) == "zswap"
+        for bad in (bytearray(PAGE_SIZE - 1), bytes(PAGE_SIZE)):
+            with pytest.raises(acomp.InvalidArgument):
+                dev.swap_in(0, bad)
+        st = dev.stats()
+        assert st["pswpout"] == 0 and st["file_pages"] == 0 and z.stats()["zswpout"] == 1
+        assert swap_in(dev, 0) == ("zswap", page)  # nothing above touched the slot

@@ -74,3 +74,32 @@ def test_random_alloc_free_keeps_contents(sizes: list[int], rnd: random.Random) 
         zs.free(h)
     assert zs.total_pages == 0
     zs.check()
+
+
+def test_malloc_reserves_like_store() -> None:
+    zs = ZsPool()
+    handles = [zs.malloc(100) for _ in range(3)]
+    assert len(set(handles)) == 3 and zs.nr_objs == 3
+    assert zs.class_for(100).nr_objs == 3
+    for bad in (0, -1, PAGE_SIZE + 1):
+        with pytest.raises(acomp.InvalidArgument):
+            zs.malloc(bad)
+    h = zs.store(b"a" * 100)  # store takes the next slot of the same zspage
+    assert h not in handles and zs.total_pages == zs.class_for(100).pages_per_zspage
+    zs.check()
+    for handle in [*handles, h]:
+        zs.free(handle)
+    assert zs.total_pages == 0 and zs.nr_objs == 0
+    zs.check()
+
+
+def test_emptied_zspage_id_is_reused() -> None:
+    zs = ZsPool()
+    cls = zs.class_for(PAGE_SIZE)  # huge: one object per zspage
+    a, b = zs.store(b"a" * PAGE_SIZE), zs.store(b"b" * PAGE_SIZE)
+    zs.free(a)
+    assert cls.nr_zspages == 1 and zs.total_pages == 1
+    c = zs.store(b"c" * PAGE_SIZE)
+    assert c == a and len(cls.zspages) == 2  # the released id came back, the lists did not grow
+    assert bytes(zs.view(b, PAGE_SIZE)) == b"b" * PAGE_SIZE and bytes(zs.view(c, PAGE_SIZE)) == b"c" * PAGE_SIZE
+    zs.check()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import threading
 import types
 
 import pytest
@@ -394,3 +395,120 @@ def test_real_driver_batches_by_capability(name: str) -> None:
         else:
             assert log == []
         assert [load_page(z, i) for i in range(16)] == pages
+
+
+# -- error paths: bad input is EINVAL and counts nothing --------------------------------------
+
+
+def test_store_rejects_negative_offset_and_accepts_any_byte_layout() -> None:
+    import array
+
+    with Zswap("ztest1") as z:
+        with pytest.raises(acomp.InvalidArgument):
+            z.store(-1, text_pages(1)[0])
+        with pytest.raises(acomp.InvalidArgument):
+            z.store(0, b"x" * (PAGE_SIZE + 1))
+        page = text_pages(1)[0]
+        assert z.store(0, array.array("I", page))  # a non-byte buffer is cast, not refused
+        assert load_page(z, 0) == page
+        assert z.stats()["zswpout"] == 1 and z.stats()["rejected_folios"] == 0
+
+
+@pytest.mark.parametrize("compressible", [True, False])
+def test_load_bad_out_buffer_is_einval_and_keeps_entry(compressible: bool) -> None:
+    with Zswap("ztest1") as z:
+        page = text_pages(1)[0] if compressible else random_pages(1)[0]
+        assert z.store(3, page)
+        for bad in (bytearray(PAGE_SIZE - 1), bytes(PAGE_SIZE), memoryview(bytearray(PAGE_SIZE)).toreadonly()):
+            with pytest.raises(acomp.InvalidArgument):
+                z.load(3, bad)
+        st = z.stats()
+        assert st["decompress_fail"] == 0 and st["decompress_failover"] == 0 and st["stored_pages"] == 1
+        big = bytearray(2 * PAGE_SIZE)  # more than a page is fine: the first page is written
+        assert z.load(3, big) and bytes(big[:PAGE_SIZE]) == page and big[PAGE_SIZE:] == bytes(PAGE_SIZE)
+        z.verify()
+
+
+def test_negative_offsets_are_einval_for_load_and_erase() -> None:
+    with Zswap("ztest1") as z:
+        with pytest.raises(acomp.InvalidArgument):
+            z.load(-1, bytearray(PAGE_SIZE))
+        with pytest.raises(acomp.InvalidArgument):
+            z.erase(-16, 16)
+        with pytest.raises(acomp.InvalidArgument):
+            z.invalidate(-1)
+        with pytest.raises(acomp.InvalidArgument):
+            z.erase(0, -1)
+        assert z.erase(0, 0) == 0
+
+
+def test_total_ram_below_a_page_is_einval() -> None:
+    with pytest.raises(acomp.InvalidArgument):
+        Zswap("ztest1", total_ram=PAGE_SIZE - 1)
+
+
+# -- batching=False, pool teardown -------------------------------------------------------------
+
+
+def test_batching_false_gives_one_request_even_to_a_batching_driver() -> None:
+    with Zswap("ztest", batching=False) as z:
+        (pool,) = z.pools()
+        assert pool.info()["nr_reqs"] == 1 and pool.info()["batch_size"] == 8
+        pages = text_pages(16)
+        assert z.store(0, b"".join(pages))
+        assert ZtestBatch.batch_calls == [] and len(ZtestBatch.single_calls) == 16
+        assert [load_page(z, i) for i in range(15)] == pages[:15]
+        z.set_compressor("ztest1")
+        z.set_compressor("ztest")  # the old pool, alive for page 15, comes back: still one request
+        assert z.pool is pool and pool.info()["nr_reqs"] == 1 and len(z.pools()) == 1  # empty ztest1 went
+        assert z.store(16, b"".join(pages[:8]))
+        assert ZtestBatch.batch_calls == [] and len(ZtestBatch.single_calls) == 24
+
+
+class ClosingTfm:
+    """Wraps a real transform and records its close()."""
+
+    def __init__(self, tfm: acomp.Transform, closed: list[str]) -> None:
+        self._tfm = tfm
+        self._closed = closed
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._tfm, name)
+
+    def close(self) -> None:
+        self._closed.append(self._tfm.driver_name)
+        self._tfm.close()
+
+
+def test_pool_teardown_waits_for_last_entry_and_closes_its_transforms() -> None:
+    closed: list[str] = []
+    factory = lambda n: ClosingTfm(acomp.alloc(n), closed)  # noqa: E731
+    with Zswap("ztest1", transform_factory=factory) as z:  # type: ignore[arg-type]
+        assert z.store(0, b"".join(text_pages(2)))
+        old = z.pool
+        z.set_compressor("ztest")
+        assert not old.dead and closed == []  # two entries still use it
+        assert not old.try_destroy()  # it holds objects: refused
+        assert z.invalidate(0)
+        assert not old.dead and closed == []
+        assert z.erase(1) == 1  # the last one: the pool goes, its transforms closed
+        assert old.dead and closed == ["ztest-single"]
+        assert [p.compressor for p in z.pools()] == ["ztest"]
+        got: list[object] = []  # a thread new to the dead pool gets no context (its store retries elsewhere)
+        t = threading.Thread(target=lambda: got.append(old.get_ctx()))
+        t.start()
+        t.join()
+        assert got == [None]
+        z.set_compressor("ztest1")  # a dead pool is never revived: a new one
+        assert z.pool is not old and not z.pool.dead
+        z.verify()
+    assert sorted(closed) == ["ztest-batch", "ztest-single", "ztest-single"]  # close() released the rest
+
+
+def test_shrinker_queued_only_when_it_can_write_back() -> None:
+    """A full pool without a swap device (or with writeback off) must not spin a shrinker."""
+    for kwargs in ({}, {"writeback_enabled": False}):
+        with Zswap("ztest1", total_ram=20 * PAGE_SIZE, **kwargs) as z:  # type: ignore[arg-type]
+            stored = [z.store(i, p) for i, p in enumerate(random_pages(10))]
+            assert not all(stored)
+            assert z.shrinker._worker is None and z.stats()["written_back_pages"] == 0
