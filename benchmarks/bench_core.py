@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import acomp
-from acomp.cli.bench import raw_calls
+from acomp.cli.bench_raw import raw_calls
 from acomp.corpus import build_corpus
 
 PAGE = acomp.PAGE_SIZE

@@ -2,9 +2,13 @@
 
 Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
 ``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`, format in
-:mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`), ``zswap``
-(:mod:`acomp.cli.zswap_cmd`), ``seed`` (:mod:`acomp.cli.seed`) and ``corpus``
-(:mod:`acomp.cli.corpus`).  Documentation: ``docs/cli.md``.
+:mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`; measurement in
+:mod:`acomp.cli.bench_measure`, raw library calls in :mod:`acomp.cli.bench_raw`),
+``zswap`` (:mod:`acomp.cli.zswap_cmd`; the workload in :mod:`acomp.cli.usemem`),
+``seed`` (:mod:`acomp.cli.seed`; tables in :mod:`acomp.cli.seed_latency` and
+:mod:`acomp.cli.seed_usemem`) and ``corpus`` (:mod:`acomp.cli.corpus`).  Shared
+argument types and allocation: :mod:`acomp.cli.common`; tables, JSON and the
+progress bar: :mod:`acomp.cli.output`.  Documentation: ``docs/cli.md``.
 
 Every failure is one line on stderr, ``acomp: error: <what>``, and a non-zero
 exit status (2 for bad usage, 1 otherwise, 130 when interrupted); never a

@@ -16,115 +16,34 @@ lz4-generic       ``lz4.block.compress(page, store_size=False)`` / ``decompress`
 lz4hc-generic     the same with ``mode="high_compression", compression=9``
 ================  =============================================================
 
-Others show ``-``.  Our path is ``tfm.compress(Request(page, dst))`` per page,
-or with ``--batch`` ``tfm.batch_compress(reqs)`` in groups of ``batch_size``.
-Each measurement is the best of ``--repeat`` runs, ours and the raw call
-alternating, and every number comes from this run on this machine.
+Others show ``-`` (and so does every driver given ``-p`` parameters: the raw
+call uses the defaults).  Our path is ``tfm.compress(Request(page, dst))`` per
+page, or with ``--batch`` ``tfm.batch_compress(reqs)`` in groups of
+``batch_size``.  Each measurement is the best of ``--repeat`` runs, ours and the
+raw call alternating, and every number comes from this run on this machine.
+
+The raw calls live in :mod:`acomp.cli.bench_raw`, the measurement in
+:mod:`acomp.cli.bench_measure`; this module is the command and its table,
+CSV, JSON and plot.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import acomp
-from acomp.cli.common import load_corpus, positive_int
+from acomp.cli.bench_measure import measure_driver
+from acomp.cli.bench_raw import RAW_CALLS, raw_calls
+from acomp.cli.common import load_corpus, parse_params, positive_int
 from acomp.cli.output import CliError, Progress, dump_json, fmt_num, pyplot, render_csv, render_table, save_figure
 from acomp.corpus import DEFAULT_SEED, Corpus
-from acomp.request import PAGE_SIZE
-from acomp.transform import Transform
 
 __all__ = ["RAW_CALLS", "add_parser", "measure_driver", "raw_calls", "run"]
 
 DEFAULT_PAGES = 1000
-
-RawPair = tuple[str, Callable[[bytes], bytes], Callable[[bytes], bytes]]
-
-
-def _raw_deflate() -> RawPair:
-    def comp(page: bytes) -> bytes:
-        c = zlib.compressobj(-1, zlib.DEFLATED, -11, 9)
-        return c.compress(page) + c.flush()
-
-    def decomp(data: bytes) -> bytes:
-        return zlib.decompressobj(-15).decompress(data, PAGE_SIZE)
-
-    return "zlib(-1,-11,9)", comp, decomp
-
-
-def _raw_isal() -> RawPair:
-    from isal import isal_zlib
-
-    def comp(page: bytes) -> bytes:
-        out: bytes = isal_zlib.compress(page, 1, -15)
-        return out
-
-    def decomp(data: bytes) -> bytes:
-        out: bytes = isal_zlib.decompress(data, -15)
-        return out
-
-    return "isal_zlib(1)", comp, decomp
-
-
-def _raw_zstd() -> RawPair:
-    import zstandard
-
-    cctx = zstandard.ZstdCompressor(level=3)
-    dctx = zstandard.ZstdDecompressor()
-    return "zstandard(3)", cctx.compress, dctx.decompress
-
-
-def _raw_lz4() -> RawPair:
-    import lz4.block
-
-    def comp(page: bytes) -> bytes:
-        out: bytes = lz4.block.compress(page, store_size=False)
-        return out
-
-    def decomp(data: bytes) -> bytes:
-        out: bytes = lz4.block.decompress(data, uncompressed_size=PAGE_SIZE)
-        return out
-
-    return "lz4.block", comp, decomp
-
-
-def _raw_lz4hc() -> RawPair:
-    import lz4.block
-
-    def comp(page: bytes) -> bytes:
-        out: bytes = lz4.block.compress(page, store_size=False, mode="high_compression", compression=9)
-        return out
-
-    def decomp(data: bytes) -> bytes:
-        out: bytes = lz4.block.decompress(data, uncompressed_size=PAGE_SIZE)
-        return out
-
-    return "lz4.block hc(9)", comp, decomp
-
-
-#: Driver name -> factory of (label, raw compress, raw decompress).
-RAW_CALLS: dict[str, Callable[[], RawPair]] = {
-    "deflate-generic": _raw_deflate,
-    "deflate-isal": _raw_isal,
-    "zstd-generic": _raw_zstd,
-    "lz4-generic": _raw_lz4,
-    "lz4hc-generic": _raw_lz4hc,
-}
-
-
-def raw_calls(driver_name: str) -> RawPair | None:
-    """The raw library calls for a driver, or None when unknown (or not importable)."""
-    factory = RAW_CALLS.get(driver_name)
-    if factory is None:
-        return None
-    try:
-        return factory()
-    except ImportError:
-        return None
 
 
 def add_parser(sub: Any) -> None:
@@ -152,188 +71,6 @@ def add_parser(sub: Any) -> None:
     fmt.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--plot", metavar="OUT.png", help="also save a bar chart (needs matplotlib)")
     p.set_defaults(func=run)
-
-
-def _time_ours_single(tfm: Transform, pages: Sequence[bytes], cap: int) -> tuple[int, list[bytes], int]:
-    """One compress pass through ``tfm.compress``: (ns, outputs, errors)."""
-    dst = bytearray(cap)
-    outs: list[bytes] = []
-    errors = 0
-    Request = acomp.Request
-    compress = tfm.compress
-    lens: list[int] = []
-    t0 = time.perf_counter_ns()
-    for page in pages:
-        req = Request(page, dst)
-        try:
-            lens.append(compress(req))
-        except acomp.AcompError:
-            lens.append(-1)
-    elapsed = time.perf_counter_ns() - t0
-    # Outputs are re-made untimed (the timed loop reuses one dst, as zswap does).
-    for page, n in zip(pages, lens):
-        if n < 0:
-            errors += 1
-            outs.append(b"")
-        else:
-            req = Request(page, dst)
-            try:
-                compress(req)
-                outs.append(bytes(memoryview(dst)[: req.dlen]))
-            except acomp.AcompError:
-                errors += 1
-                outs.append(b"")
-    return elapsed, outs, errors
-
-
-def _time_ours_batch(tfm: Transform, pages: Sequence[bytes], cap: int) -> tuple[int, list[bytes], int]:
-    bs = max(1, tfm.batch_size)
-    bufs = [bytearray(cap) for _ in range(bs)]
-    Request = acomp.Request
-    outs: list[bytes] = []
-    errors = 0
-    elapsed = 0
-    for start in range(0, len(pages), bs):
-        group = pages[start : start + bs]
-        reqs = [Request(page, bufs[i]) for i, page in enumerate(group)]
-        t0 = time.perf_counter_ns()
-        if len(reqs) > 1:
-            tfm.batch_compress(reqs)
-        else:
-            try:
-                tfm.compress(reqs[0])
-            except acomp.AcompError:
-                pass
-        elapsed += time.perf_counter_ns() - t0
-        for req in reqs:
-            if req.err is None:
-                outs.append(bytes(memoryview(req.dst)[: req.dlen]))
-            else:
-                errors += 1
-                outs.append(b"")
-    return elapsed, outs, errors
-
-
-def _time_ours_decompress(tfm: Transform, comp: Sequence[bytes], batch: bool) -> tuple[int, int]:
-    bs = max(1, tfm.batch_size) if batch else 1
-    bufs = [bytearray(PAGE_SIZE) for _ in range(bs)]
-    Request = acomp.Request
-    errors = 0
-    if bs == 1:
-        dst = bufs[0]
-        decompress = tfm.decompress
-        t0 = time.perf_counter_ns()
-        for data in comp:
-            try:
-                decompress(Request(data, dst))
-            except acomp.AcompError:
-                errors += 1
-        return time.perf_counter_ns() - t0, errors
-    elapsed = 0
-    for start in range(0, len(comp), bs):
-        reqs = [Request(data, bufs[i]) for i, data in enumerate(comp[start : start + bs])]
-        t0 = time.perf_counter_ns()
-        if len(reqs) > 1:
-            ok = tfm.batch_decompress(reqs)
-        else:
-            try:
-                tfm.decompress(reqs[0])
-                ok = True
-            except acomp.AcompError:
-                ok = False
-        elapsed += time.perf_counter_ns() - t0
-        if not ok:
-            errors += sum(1 for r in reqs if r.err is not None)
-    return elapsed, errors
-
-
-def _time_raw(fn: Callable[[bytes], bytes], items: Sequence[bytes]) -> int:
-    t0 = time.perf_counter_ns()
-    for item in items:
-        fn(item)
-    return time.perf_counter_ns() - t0
-
-
-def _verify(tfm: Transform, pages: Sequence[bytes], comp: Sequence[bytes]) -> int:
-    """Pages that do not round-trip (untimed)."""
-    bad = 0
-    for page, data in zip(pages, comp):
-        if not data:
-            continue
-        try:
-            req = acomp.Request(data, bytearray(PAGE_SIZE))
-            tfm.decompress(req)
-            if bytes(memoryview(req.dst)[: req.dlen]) != page:
-                bad += 1
-        except acomp.AcompError:
-            bad += 1
-    return bad
-
-
-def measure_driver(
-    name: str,
-    pages: Sequence[bytes],
-    *,
-    batch: bool = False,
-    repeat: int = 3,
-    params: dict[str, object] | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Measure one driver on ``pages``; returns a dict of results (times in ns, best of ``repeat``)."""
-    tfm = acomp.alloc(name, **(params or {}))
-    with tfm:
-        cap = max(PAGE_SIZE, tfm.driver.compress_bound(PAGE_SIZE))
-        raw = raw_calls(tfm.driver_name) if not params else None
-        use_batch = batch and tfm.batch_size > 1
-        best_c = best_d = best_rc = best_rd = None
-        comp: list[bytes] = []
-        errors = 0
-        raw_comp = [raw[1](p) for p in pages] if raw is not None else []
-        for _ in range(repeat):
-            if use_batch:
-                c_ns, comp, errors = _time_ours_batch(tfm, pages, cap)
-            else:
-                c_ns, comp, errors = _time_ours_single(tfm, pages, cap)
-            best_c = c_ns if best_c is None else min(best_c, c_ns)
-            if progress:
-                progress.update()
-            if raw is not None:
-                rc = _time_raw(raw[1], pages)
-                best_rc = rc if best_rc is None else min(best_rc, rc)
-            good = [c for c in comp if c]
-            d_ns, _ = _time_ours_decompress(tfm, good, use_batch)
-            best_d = d_ns if best_d is None else min(best_d, d_ns)
-            if raw is not None:
-                rd = _time_raw(raw[2], raw_comp)
-                best_rd = rd if best_rd is None else min(best_rd, rd)
-            if progress:
-                progress.update()
-        bad = _verify(tfm, pages, comp)
-        n = len(pages)
-        n_dec = max(1, sum(1 for c in comp if c))
-        in_bytes = n * PAGE_SIZE
-        out_bytes = sum(len(c) if c else PAGE_SIZE for c in comp)
-        assert best_c is not None and best_d is not None
-        result: dict[str, Any] = {
-            "driver": tfm.driver_name,
-            "alg": tfm.alg_name,
-            "path": f"batch x{tfm.batch_size}" if use_batch else "single",
-            "pages": n,
-            "ratio": in_bytes / out_bytes if out_bytes else None,
-            "compress_mb_s": in_bytes / best_c * 1e3 if best_c else None,
-            "decompress_mb_s": n_dec * PAGE_SIZE / best_d * 1e3 if best_d else None,
-            "compress_us_per_page": best_c / n / 1e3,
-            "decompress_us_per_page": best_d / n_dec / 1e3,
-            "raw_call": raw[0] if raw else None,
-            "raw_compress_us_per_page": best_rc / n / 1e3 if best_rc else None,
-            "raw_decompress_us_per_page": best_rd / n / 1e3 if best_rd else None,
-            "compress_vs_raw": best_c / best_rc if best_rc else None,
-            "decompress_vs_raw": (best_d / n_dec) / (best_rd / n) if best_rd else None,
-            "errors": errors,
-            "roundtrip_failures": bad,
-            "source": "measured here",
-        }
-        return result
 
 
 HEADERS = [
@@ -408,8 +145,6 @@ def plot(results: Sequence[dict[str, Any]], path: str, title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from acomp.cli.common import parse_params
-
     params = parse_params(args.param)
     names = _select(args.drivers)
     corpus: Corpus = load_corpus(args.pages, args.seed, DEFAULT_PAGES)

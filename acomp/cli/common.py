@@ -12,10 +12,10 @@ from acomp.corpus import Corpus, build_corpus, load_pages
 from acomp.transform import Transform
 
 __all__ = [
+    "add_io_arguments",
     "alloc_tfm",
-    "count_type",
+    "int_in_range",
     "load_corpus",
-    "nonneg_int",
     "parse_params",
     "percent_type",
     "positive_int",
@@ -23,43 +23,34 @@ __all__ = [
 ]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_INT = re.compile(r"[+-]?\d+")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def int_in_range(text: str, lo: int, hi: int | None, expected: str, out_of_range: str | None = None) -> int:
+    """``int(text)`` within ``lo..hi`` (``hi`` None: no upper bound), else an argparse error.
+
+    A non-integer says ``expected <expected>, got 'text'``; an integer out of
+    range says the same, or ``out_of_range`` (formatted with ``value``) when given.
+    """
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < lo or (hi is not None and value > hi):
+        message = out_of_range.format(value=value) if out_of_range else f"expected {expected}, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return value
 
 
 def positive_int(text: str) -> int:
     """An int >= 1 (argparse type)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def nonneg_int(text: str) -> int:
-    """An int >= 0 (argparse type)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-count_type = positive_int
+    return int_in_range(text, 1, None, "a positive integer")
 
 
 def percent_type(text: str) -> int:
     """An int percentage in 1..100 (argparse type)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage 1..100, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected a percentage 1..100, got {text!r}")
-    return value
+    return int_in_range(text, 1, 100, "a percentage 1..100")
 
 
 def size_type(text: str) -> int:
@@ -73,6 +64,12 @@ def size_type(text: str) -> int:
     return value
 
 
+def add_io_arguments(p: argparse.ArgumentParser, input_help: str) -> None:
+    """``IN`` and ``-o OUT`` of ``compress`` / ``decompress``: files, ``-`` for stdin / stdout."""
+    p.add_argument("input", metavar="IN", help=input_help)
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output file, or - for standard output")
+
+
 def parse_params(items: Sequence[str] | None) -> dict[str, object]:
     """``["level=9", "sync_mode=async"]`` -> ``{"level": 9, "sync_mode": "async"}``."""
     params: dict[str, object] = {}
@@ -83,7 +80,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, object]:
             raise CliError(f"bad driver parameter {item!r}: expected KEY=VALUE", code=2)
         value: object = raw
         low = raw.strip().lower()
-        if re.fullmatch(r"[+-]?\d+", raw.strip()):
+        if _INT.fullmatch(low):
             value = int(raw)
         elif low in ("true", "yes", "on"):
             value = True
@@ -98,20 +95,18 @@ def alloc_tfm(name: str, params: dict[str, object] | None = None) -> Transform:
     try:
         return acomp.alloc(name, **(params or {}))
     except acomp.AlgorithmNotFound:
-        known = ", ".join(
-            sorted({r.driver_name for r in acomp.algorithms()} | {r.alg_name for r in acomp.algorithms()})
-        )
+        known = ", ".join(sorted({n for r in acomp.algorithms() for n in (r.driver_name, r.alg_name)}))
         raise CliError(f"unknown algorithm {name!r} (known: {known or 'none'})") from None
     except acomp.AcompError as exc:
         raise CliError(f"cannot allocate {name!r}: {exc}") from None
 
 
-def load_corpus(pages: str, seed: int, default_pages: int) -> Corpus:
-    """The corpus for ``--pages N|FILE``: N corpus pages, or the pages of FILE."""
-    if pages is None or pages == "":
+def load_corpus(pages: str | None, seed: int, default_pages: int) -> Corpus:
+    """The corpus for ``--pages N|FILE``: N corpus pages, or the pages of FILE (None/empty: the default)."""
+    if not pages:
         return build_corpus(default_pages, seed)
-    text = str(pages).strip()
-    if re.fullmatch(r"[+-]?\d+", text):
+    text = pages.strip()
+    if _INT.fullmatch(text):
         n = int(text)
         if n < 1:
             raise CliError(f"--pages must be a positive count or a file, got {text!r}", code=2)

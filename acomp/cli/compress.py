@@ -17,7 +17,7 @@ from collections import Counter
 from typing import IO, Any
 
 import acomp
-from acomp.cli.common import alloc_tfm, parse_params
+from acomp.cli.common import add_io_arguments, alloc_tfm, int_in_range, parse_params
 from acomp.cli.container import MAX_UNIT_SIZE, MIN_UNIT_SIZE, ContainerHeader, ContainerWriter, read_exact
 from acomp.cli.fileio import open_input, open_output
 from acomp.cli.output import CliError
@@ -30,13 +30,14 @@ _NO_GAIN = {errno.ENOSPC, errno.E2BIG}
 
 
 def unit_size_type(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer unit size, got {text!r}") from None
-    if not MIN_UNIT_SIZE <= value <= MAX_UNIT_SIZE:
-        raise argparse.ArgumentTypeError(f"unit size must be in {MIN_UNIT_SIZE}..{MAX_UNIT_SIZE}, got {value}")
-    return value
+    """A unit size in ``MIN_UNIT_SIZE..MAX_UNIT_SIZE`` (argparse type)."""
+    return int_in_range(
+        text,
+        MIN_UNIT_SIZE,
+        MAX_UNIT_SIZE,
+        "an integer unit size",
+        f"unit size must be in {MIN_UNIT_SIZE}..{MAX_UNIT_SIZE}, got {{value}}",
+    )
 
 
 def add_parser(sub: Any) -> None:
@@ -46,8 +47,7 @@ def add_parser(sub: Any) -> None:
         description="Compress IN into a container of independently compressed page-sized units "
         "(format: docs/cli.md). '-' reads standard input / writes standard output.",
     )
-    p.add_argument("input", metavar="IN", help="input file, or - for standard input")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output file, or - for standard output")
+    add_io_arguments(p, "input file, or - for standard input")
     p.add_argument("-a", "--alg", required=True, help="algorithm or driver name (see: acomp list)")
     p.add_argument(
         "--unit-size",
@@ -67,8 +67,9 @@ def compress_stream(
 ) -> tuple[ContainerWriter, Counter[str]]:
     """Write ``inp`` to ``out`` as a container; returns the writer and per-errno failure counts."""
     writer = ContainerWriter(out, ContainerHeader(tfm.alg_name, tfm.driver_name, unit_size))
-    bs = max(1, tfm.batch_size)
-    bufs = [bytearray(unit_size) for _ in range(bs)]
+    bs = tfm.batch_size
+    # One destination per batch slot, unit_size - 1 bytes: "did not shrink" is -ENOSPC.
+    dsts = [memoryview(bytearray(unit_size - 1)) for _ in range(bs)]
     failures: Counter[str] = Counter()
     eof = False
     while not eof:
@@ -82,14 +83,8 @@ def compress_stream(
                 break
         if not units:
             break
-        reqs = [acomp.Request(data, dst=memoryview(bufs[i])[: len(data) - 1]) for i, data in enumerate(units)]
-        if len(reqs) > 1:
-            tfm.batch_compress(reqs)
-        else:
-            try:
-                tfm.compress(reqs[0])
-            except acomp.AcompError:
-                pass  # recorded on the request
+        reqs = [acomp.Request(data, dst=dsts[i][: len(data) - 1]) for i, data in enumerate(units)]
+        tfm.batch_compress(reqs)  # one request runs as tfm.compress; errors are recorded per request
         for data, req in zip(units, reqs):
             payload = None
             if req.err is None:

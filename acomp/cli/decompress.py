@@ -14,7 +14,7 @@ import sys
 from typing import IO, Any
 
 import acomp
-from acomp.cli.common import alloc_tfm, parse_params
+from acomp.cli.common import add_io_arguments, alloc_tfm, parse_params
 from acomp.cli.container import ContainerError, ContainerReader, Unit
 from acomp.cli.fileio import open_input, open_output
 from acomp.cli.output import CliError
@@ -30,30 +30,26 @@ def add_parser(sub: Any) -> None:
         description="Decompress an acomp container IN (made by 'acomp compress') into OUT. "
         "'-' reads standard input / writes standard output.",
     )
-    p.add_argument("input", metavar="IN", help="container file, or - for standard input")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output file, or - for standard output")
+    add_io_arguments(p, "container file, or - for standard input")
     p.add_argument("-a", "--alg", help="decompress with this algorithm or driver instead of the container's")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="driver parameter (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="print a summary on stderr")
     p.set_defaults(func=run)
 
 
-def _decompress_group(tfm: Transform, reader: ContainerReader, group: list[Unit], out: IO[bytes]) -> None:
+def _decompress_group(
+    tfm: Transform, reader: ContainerReader, group: list[Unit], dsts: list[memoryview], out: IO[bytes]
+) -> None:
+    """Decompress the packed units of ``group`` in one batch call (into ``dsts``), check and write all."""
     packed = [u for u in group if not u.stored]
-    reqs = [acomp.Request(u.payload, dst=bytearray(u.orig_len)) for u in packed]
-    if len(reqs) > 1:
-        tfm.batch_decompress(reqs)
-    elif reqs:
-        try:
-            tfm.decompress(reqs[0])
-        except acomp.AcompError:
-            pass  # recorded on the request
-    results = dict(zip((u.index for u in packed), reqs))
+    reqs = [acomp.Request(u.payload, dst=dsts[i][: u.orig_len]) for i, u in enumerate(packed)]
+    tfm.batch_decompress(reqs)  # one request runs as tfm.decompress; errors are recorded per request
+    results = iter(reqs)
     for unit in group:
         if unit.stored:
             data: bytes | memoryview = unit.payload
         else:
-            req = results[unit.index]
+            req = next(results)
             if req.err is not None:
                 raise ContainerError(
                     "corrupt",
@@ -64,37 +60,41 @@ def _decompress_group(tfm: Transform, reader: ContainerReader, group: list[Unit]
         out.write(data)
 
 
-def decompress_stream(tfm: Transform | None, reader: ContainerReader, out: IO[bytes], name: str) -> Transform:
-    """Decompress every unit of ``reader`` to ``out``; allocates the transform unless given."""
+def decompress_stream(tfm: Transform | None, reader: ContainerReader, out: IO[bytes], name: str | None) -> Transform:
+    """Decompress every unit of ``reader`` to ``out``.
+
+    Without ``tfm``, allocates ``name``, or the container's algorithm when ``name`` is None.
+    """
     if tfm is None:
         tfm = _alloc_for(reader, name, {})
-    bs = max(1, tfm.batch_size)
+    bs = tfm.batch_size
+    dsts = [memoryview(bytearray(reader.header.unit_size)) for _ in range(bs)]
     group: list[Unit] = []
     for unit in reader.units():
         group.append(unit)
         if len(group) >= bs:
-            _decompress_group(tfm, reader, group, out)
+            _decompress_group(tfm, reader, group, dsts, out)
             group = []
     if group:
-        _decompress_group(tfm, reader, group, out)
+        _decompress_group(tfm, reader, group, dsts, out)
     reader.verify_end()
     return tfm
 
 
 def _alloc_for(reader: ContainerReader, name: str | None, params: dict[str, object]) -> Transform:
+    """``name`` (``-a``), else the container's algorithm, with one-line errors."""
+    if name:
+        return alloc_tfm(name, params)
     header = reader.header
-    target = name or header.alg_name
     try:
-        return acomp.alloc(target, **params)
+        return acomp.alloc(header.alg_name, **params)
     except acomp.AlgorithmNotFound:
-        if name:
-            return alloc_tfm(name, params)  # the standard unknown-algorithm error
         raise CliError(
             f"the container needs algorithm {header.alg_name!r} (written by driver "
             f"{header.driver_name!r}), which no registered driver implements"
         ) from None
     except acomp.AcompError as exc:
-        raise CliError(f"cannot allocate {target!r}: {exc}") from None
+        raise CliError(f"cannot allocate {header.alg_name!r}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

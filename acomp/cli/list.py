@@ -67,6 +67,11 @@ def _flags(rec: AlgorithmRecord) -> list[str]:
     return names
 
 
+def _selected(rec: AlgorithmRecord) -> bool:
+    """Whether ``acomp.alloc(rec.alg_name)`` picks this driver (the highest priority)."""
+    return get_registry().lookup(rec.alg_name).driver_name == rec.driver_name
+
+
 def records_as_dicts(records: list[AlgorithmRecord]) -> list[dict[str, object]]:
     out = []
     for rec in records:
@@ -84,7 +89,7 @@ def records_as_dicts(records: list[AlgorithmRecord]) -> list[dict[str, object]]:
                 "async": rec.is_async,
                 "device": rec.is_device,
                 "wire_format": rec.wire_format,
-                "selected": acomp.get_registry().lookup(rec.alg_name).driver_name == rec.driver_name,
+                "selected": _selected(rec),
                 "facts": _jsonable(describe(rec.driver_name)),
             }
         )
@@ -203,11 +208,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows: list[list[object]] = []
         for rec in records:
-            selected = acomp.get_registry().lookup(rec.alg_name).driver_name == rec.driver_name
             rows.append(
                 [
                     rec.alg_name,
-                    rec.driver_name + (" *" if selected else ""),
+                    rec.driver_name + (" *" if _selected(rec) else ""),
                     rec.priority,
                     rec.plugin,
                     rec.batch_size,

@@ -10,8 +10,9 @@ lives in a temporary directory) -- i.e. every page written goes through
 reclaim, a simplification of usemem under ``memory.high``.  zswap's pool is
 limited to ``--max-pool-percent`` of ``--total-ram`` (default: the working set
 itself x 1.5), so a workload that does not compress better than about 3.3:1
-forces the shrinker to write back to the file.  Then every page is swapped back in and compared with what
-was written.
+forces the shrinker to write back to the file.  Then every page is swapped
+back in and compared with what was written.  The workload itself is
+:mod:`acomp.cli.usemem`; this module is the command and its table.
 
 The table has the seed's shape: total and average throughput (KB/s of pages
 swapped out per second of wall time), elapsed time, CPU time (the process's
@@ -32,247 +33,21 @@ Every number in the output is measured in this run ("measured here").
 from __future__ import annotations
 
 import argparse
-import os
-import random
 import sys
-import tempfile
-import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-import attrs
 
 import acomp
 from acomp.cli.common import alloc_tfm, load_corpus, parse_params, percent_type, positive_int, size_type
 from acomp.cli.output import CliError, Progress, dump_json, fmt_int, fmt_num, fmt_pct, render_table
-from acomp.corpus import DEFAULT_SEED, Corpus
-from acomp.request import PAGE_SIZE
-from acomp.transform import Transform
+from acomp.cli.usemem import SEED_MIX, WorkloadConfig, folio_plan, parse_folio_sizes, run_workload
+from acomp.corpus import DEFAULT_SEED
+from acomp.zswap.stats import DEBUGFS_COUNTERS, VMSTAT_COUNTERS
 
-__all__ = ["WorkloadConfig", "add_parser", "folio_plan", "parse_folio_sizes", "run", "run_workload"]
+__all__ = ["WorkloadConfig", "add_parser", "folio_plan", "parse_folio_sizes", "render", "run", "run_workload"]
 
-#: The seed's "16k/32k/64k" large folios, in pages.
-SEED_MIX = (4, 8, 16)
-_FOLIO_NAMES = {
-    "4k": 1,
-    "8k": 2,
-    "16k": 4,
-    "32k": 8,
-    "64k": 16,
-    "128k": 32,
-    "256k": 64,
-    "512k": 128,
-    "1m": 256,
-    "2m": 512,
-}
-
-
-_FOLIO_HELP = ", ".join(k.upper() if k.endswith("m") else k for k in _FOLIO_NAMES)
-
-
-def parse_folio_sizes(text: str) -> tuple[int, ...]:
-    """``mix`` -> (4, 8, 16); ``64k`` -> (16,); ``16k,2M`` -> (4, 512)  (sizes in pages)."""
-    t = text.strip().lower()
-    if t in ("mix", "seed"):
-        return SEED_MIX
-    sizes: list[int] = []
-    for item in t.split(","):
-        item = item.strip().removesuffix("b")
-        if item not in _FOLIO_NAMES:
-            raise argparse.ArgumentTypeError(f"folio size must be 'mix' or among {_FOLIO_HELP}, got {text!r}")
-        sizes.append(_FOLIO_NAMES[item])
-    return tuple(sorted(set(sizes)))
-
-
-def folio_plan(nr_pages: int, sizes: Sequence[int], rng: random.Random) -> list[int]:
-    """Folio sizes (pages) that tile ``nr_pages``: random among ``sizes``, smaller at the end."""
-    plan: list[int] = []
-    left = nr_pages
-    ordered = sorted(sizes)
-    while left > 0:
-        size = rng.choice(ordered)
-        if size > left:
-            fitting = [s for s in ordered if s <= left]
-            size = fitting[-1] if fitting else 1
-        plan.append(size)
-        left -= size
-    return plan
-
-
-def _size_name(pages: int) -> str:
-    kb = pages * PAGE_SIZE // 1024
-    return f"{kb // 1024}MB" if kb >= 1024 and kb % 1024 == 0 else f"{kb}kB"
-
-
-@attrs.define(frozen=True, slots=True)
-class WorkloadConfig:
-    compressor: str
-    batching: bool = True
-    workers: int = 4
-    pages_per_worker: int = 2048
-    folio_sizes: tuple[int, ...] = SEED_MIX
-    total_ram: int | None = None
-    max_pool_percent: int = 20
-    accept_threshold_percent: int = 90
-    shrinker_enabled: bool = True
-    seed: int = DEFAULT_SEED
-    params: dict[str, object] = attrs.field(factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.compressor + ("" if self.batching else ":nobatch")
-
-
-def _factory(params: dict[str, object]) -> Any:
-    def make(name: str) -> Transform:
-        return acomp.alloc(name, **params)
-
-    return make
-
-
-def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None = None) -> dict[str, Any]:
-    """Run one configuration; returns metrics, counters and the verification result."""
-    from acomp.zswap import SwapDevice, Zswap
-
-    nr_total = cfg.workers * cfg.pages_per_worker
-    total_ram = cfg.total_ram or nr_total * PAGE_SIZE * 3 // 2
-    rng = random.Random(f"{cfg.seed}:folios")
-    plans = [folio_plan(cfg.pages_per_worker, cfg.folio_sizes, rng) for _ in range(cfg.workers)]
-    npages = len(corpus.pages)
-
-    def page_of(slot: int) -> bytes:
-        return corpus.pages[slot % npages]
-
-    with tempfile.TemporaryDirectory(prefix="acomp-zswap-") as tmp:
-        zswap = Zswap(
-            cfg.compressor,
-            max_pool_percent=cfg.max_pool_percent,
-            accept_threshold_percent=cfg.accept_threshold_percent,
-            shrinker_enabled=cfg.shrinker_enabled,
-            total_ram=total_ram,
-            transform_factory=_factory(cfg.params),
-            batching=cfg.batching,
-        )
-        try:
-            swap = SwapDevice(os.path.join(tmp, "swapfile"), zswap=zswap, nr_slots=nr_total)
-            with swap:
-                pool_tfm = zswap.pool.tfm
-                ctx = zswap.pool.get_ctx()
-                nr_reqs = ctx.nr_reqs if ctx is not None else 1
-                errors: list[BaseException] = []
-                barrier = threading.Barrier(cfg.workers + 1)
-                worker_time = [0.0] * cfg.workers
-
-                def writer(w: int) -> None:
-                    try:
-                        base = w * cfg.pages_per_worker
-                        folios = []
-                        off = base
-                        for size in plans[w]:
-                            folios.append((off, b"".join(page_of(s) for s in range(off, off + size))))
-                            off += size
-                        barrier.wait()
-                        t0 = time.perf_counter()
-                        for offset, folio in folios:
-                            swap.swap_out(offset, folio)
-                            if progress is not None:
-                                progress.update(len(folio) // PAGE_SIZE)
-                        worker_time[w] = time.perf_counter() - t0
-                    except BaseException as exc:  # reported after join
-                        errors.append(exc)
-                        barrier.abort()
-
-                threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(cfg.workers)]
-                for t in threads:
-                    t.start()
-                try:
-                    barrier.wait()
-                except threading.BrokenBarrierError:
-                    pass
-                cpu0 = time.process_time()
-                t0 = time.perf_counter()
-                for t in threads:
-                    t.join()
-                zswap.drain()
-                elapsed = time.perf_counter() - t0
-                cpu = time.process_time() - cpu0
-                if errors:
-                    raise errors[0]
-                after_out = dict(zswap.stats())
-
-                # Swap everything back in and compare.
-                bad: list[int] = []
-                missing: list[int] = []
-
-                def reader(w: int) -> None:
-                    try:
-                        buf = bytearray(PAGE_SIZE)
-                        base = w * cfg.pages_per_worker
-                        for slot in range(base, base + cfg.pages_per_worker):
-                            where = swap.swap_in(slot, buf)
-                            if where is None:
-                                missing.append(slot)
-                            elif buf != page_of(slot):
-                                bad.append(slot)
-                            if progress is not None:
-                                progress.update()
-                    except BaseException as exc:
-                        errors.append(exc)
-
-                rcpu0 = time.process_time()
-                r0 = time.perf_counter()
-                readers = [threading.Thread(target=reader, args=(w,), daemon=True) for w in range(cfg.workers)]
-                for t in readers:
-                    t.start()
-                for t in readers:
-                    t.join()
-                in_elapsed = time.perf_counter() - r0
-                in_cpu = time.process_time() - rcpu0
-                if errors:
-                    raise errors[0]
-                final = dict(zswap.stats())
-                swap_stats = swap.stats()
-        finally:
-            zswap.close()
-
-    total_kb = nr_total * PAGE_SIZE / 1024
-    zswpout_raw = after_out.get("zswpout")
-    zswpout = zswpout_raw if isinstance(zswpout_raw, int) else 0
-    return {
-        "config": {
-            "compressor": cfg.compressor,
-            "driver": pool_tfm.driver_name,
-            "batching": cfg.batching,
-            "nr_reqs": nr_reqs,
-            "workers": cfg.workers,
-            "pages_per_worker": cfg.pages_per_worker,
-            "folio_sizes": [_size_name(s) for s in cfg.folio_sizes],
-            "total_ram": total_ram,
-            "max_pool_percent": cfg.max_pool_percent,
-            "accept_threshold_percent": cfg.accept_threshold_percent,
-            "shrinker_enabled": cfg.shrinker_enabled,
-            "corpus": corpus.description,
-            "corpus_digest": corpus.digest,
-        },
-        "metrics": {
-            "total_throughput_kb_s": total_kb / elapsed if elapsed > 0 else None,
-            "avg_throughput_kb_s": (
-                sum(cfg.pages_per_worker * PAGE_SIZE / 1024 / t for t in worker_time if t > 0) / cfg.workers
-            ),
-            "elapsed_s": elapsed,
-            "cpu_s": cpu,
-            "cpu_us_per_zswpout": cpu / zswpout * 1e6 if zswpout else None,
-            "swapin_elapsed_s": in_elapsed,
-            "swapin_cpu_s": in_cpu,
-            "swapin_throughput_kb_s": total_kb / in_elapsed if in_elapsed > 0 else None,
-        },
-        "zswap_after_swapout": after_out,
-        "zswap": final,
-        "swap": swap_stats,
-        "verify": {"pages": nr_total, "mismatched": len(bad), "missing": len(missing)},
-        "source": "measured here",
-    }
+#: Refuse working sets larger than this (pages): 16 GiB of folios.
+MAX_PAGES = 1 << 22
 
 
 def add_parser(sub: Any) -> None:
@@ -336,106 +111,59 @@ _TOP = [
     ("swap-in throughput (KB/s)", "swapin_throughput_kb_s", 0),
     ("swap-in elapsed (sec)", "swapin_elapsed_s", 3),
 ]
-_COUNTERS = [
-    "zswpout",
-    "zswpin",
-    "zswpwb",
-    "pool_limit_hit",
-    "reject_reclaim_fail",
-    "reject_alloc_fail",
-    "reject_kmemcache_fail",
-    "reject_compress_fail",
-    "reject_compress_poor",
-    "decompress_fail",
-    "written_back_pages",
-    "rejected_folios",
-]
-_AFTER_OUT = ["stored_pages", "stored_incompressible_pages", "pool_total_size"]
+#: debugfs gauges (levels, not events): all 0 once every page is back, so shown as after swap-out.
+_GAUGES = ("stored_pages", "stored_incompressible_pages", "pool_total_size")
+#: Event counters, shown at the end of the run: the vmstat events, then debugfs's, in the kernel's order.
+_COUNTERS = (*VMSTAT_COUNTERS, *(c for c in DEBUGFS_COUNTERS if c not in _GAUGES), "rejected_folios")
+_SWAP_COUNTERS = ("pswpout", "pswpin", "swpout_zero")
+
+
+def _folio_kbs(counters: Iterable[Mapping[str, object]], prefix: str) -> set[int]:
+    """The folio sizes (kB) of the ``<prefix>_<kb>kB`` counters present."""
+    start = prefix + "_"
+    return {int(k[len(start) : -2]) for c in counters for k in c if k.startswith(start) and k.endswith("kB")}
 
 
 def render(results: Sequence[dict[str, Any]]) -> str:
-    base = results[0]
+    """The seed's table shape: one column per configuration, then ``% vs. (A)`` columns."""
+    letters = [chr(65 + i) for i in range(len(results))]
     names = [
-        f"({chr(65 + i)}) " + r["config"]["driver"] + ("" if r["config"]["batching"] else " nobatch")
-        for i, r in enumerate(results)
+        f"({x}) " + r["config"]["driver"] + ("" if r["config"]["batching"] else " nobatch")
+        for x, r in zip(letters, results)
     ]
-    headers = ["", *names, *(f"({chr(65 + i)}) vs. (A)" for i in range(1, len(names)))]
+    headers = ["", *names, *(f"({x}) vs. (A)" for x in letters[1:])]
+    pad = [""] * (len(results) - 1)  # the delta columns of rows without deltas
     rows: list[list[object]] = []
-    rows.append(["zswap compressor", *(r["config"]["driver"] for r in results), *("" for _ in results[1:])])
-    rows.append(
-        [
-            "batching (reqs/ctx)",
-            *(f"{'yes' if r['config']['nr_reqs'] > 1 else 'no'} ({r['config']['nr_reqs']})" for r in results),
-            *("" for _ in results[1:]),
-        ]
+
+    def row(label: str, cells: Iterable[object]) -> None:
+        rows.append([label, *cells, *pad])
+
+    row("zswap compressor", (r["config"]["driver"] for r in results))
+    row(
+        "batching (reqs/ctx)",
+        (f"{'yes' if r['config']['nr_reqs'] > 1 else 'no'} ({r['config']['nr_reqs']})" for r in results),
     )
     rows.append([])
     for label, key, digits in _TOP:
         vals = [r["metrics"][key] for r in results]
         cells = [fmt_int(v) if digits == 0 else fmt_num(v, digits) for v in vals]
-        deltas = [fmt_pct(v, vals[0]) for v in vals[1:]]
-        rows.append([label, *cells, *deltas])
+        rows.append([label, *cells, *(fmt_pct(v, vals[0]) for v in vals[1:])])
     rows.append([])
     for name in _COUNTERS:
-        rows.append([name, *(fmt_int(_num(r["zswap"].get(name))) for r in results), *("" for _ in results[1:])])
-    for name in _AFTER_OUT:
-        rows.append(
-            [
-                f"{name} (after swap-out)",
-                *(fmt_int(_num(r["zswap_after_swapout"].get(name))) for r in results),
-                *("" for _ in results[1:]),
-            ]
-        )
-    for name in ("pswpout", "pswpin", "swpout_zero"):
-        rows.append([name, *(fmt_int(r["swap"].get(name, 0)) for r in results), *("" for _ in results[1:])])
+        row(name, (fmt_int(_num(r["zswap"].get(name))) for r in results))
+    for name in _GAUGES:
+        row(f"{name} (after swap-out)", (fmt_int(_num(r["zswap_after_swapout"].get(name))) for r in results))
+    for name in _SWAP_COUNTERS:
+        row(name, (fmt_int(r["swap"].get(name, 0)) for r in results))
     rows.append([])
-    sizes = sorted(
-        {
-            int(k.split("_")[1].removesuffix("kB"))
-            for r in results
-            for k in r["zswap"]
-            if k.startswith("zswpout_") and k.endswith("kB")
-        }
-    )
-    for kb in sizes:
-        rows.append(
-            [
-                f"ZSWPOUT-{kb}kB",
-                *(fmt_int(_num(r["zswap"].get(f"zswpout_{kb}kB", 0))) for r in results),
-                *("" for _ in results[1:]),
-            ]
-        )
-    file_sizes = sorted(
-        {
-            int(k.split("_")[1].removesuffix("kB"))
-            for r in results
-            for k in r["swap"]
-            if k.startswith("swpout_") and k.endswith("kB")
-        }
-        | set(sizes)
-    )
-    for kb in file_sizes:
-        rows.append(
-            [
-                f"SWPOUT-{kb}kB",
-                *(fmt_int(r["swap"].get(f"swpout_{kb}kB", 0)) for r in results),
-                *("" for _ in results[1:]),
-            ]
-        )
+    zswap_kbs = _folio_kbs((r["zswap"] for r in results), "zswpout")
+    for kb in sorted(zswap_kbs):
+        row(f"ZSWPOUT-{kb}kB", (fmt_int(_num(r["zswap"].get(f"zswpout_{kb}kB", 0))) for r in results))
+    for kb in sorted(zswap_kbs | _folio_kbs((r["swap"] for r in results), "swpout")):
+        row(f"SWPOUT-{kb}kB", (fmt_int(r["swap"].get(f"swpout_{kb}kB", 0)) for r in results))
     rows.append([])
-    rows.append(
-        [
-            "pages verified",
-            *(
-                "ok"
-                if not (r["verify"]["mismatched"] or r["verify"]["missing"])
-                else f"{r['verify']['mismatched']} bad, {r['verify']['missing']} missing"
-                for r in results
-            ),
-            *("" for _ in results[1:]),
-        ]
-    )
-    c = base["config"]
+    row("pages verified", (_verified(r["verify"]) for r in results))
+    c = results[0]["config"]
     title = (
         f"acomp zswap: {c['workers']} workers x {c['pages_per_worker']} pages, folios "
         f"{'/'.join(c['folio_sizes'])}, total_ram {c['total_ram'] // (1 << 20)} MiB, "
@@ -445,6 +173,10 @@ def render(results: Sequence[dict[str, Any]]) -> str:
     return (
         render_table(headers, rows, title=title, align=align) + "\nAll numbers measured here (CPU time = process_time)."
     )
+
+
+def _verified(v: Mapping[str, int]) -> str:
+    return "ok" if not (v["mismatched"] or v["missing"]) else f"{v['mismatched']} bad, {v['missing']} missing"
 
 
 def _num(value: object) -> float | None:
@@ -482,14 +214,10 @@ def _configs(args: argparse.Namespace) -> list[WorkloadConfig]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import acomp.zswap
-    except ImportError as exc:
-        raise CliError(f"acomp.zswap is not available: {exc}") from None
     configs = _configs(args)
     nr_total = args.workers * args.pages_per_worker
-    if nr_total > (1 << 22):
-        raise CliError(f"{nr_total} pages is more than this tool allows (4194304)", code=2)
+    if nr_total > MAX_PAGES:
+        raise CliError(f"{nr_total} pages is more than this tool allows ({MAX_PAGES})", code=2)
     corpus = load_corpus(args.pages, args.seed, min(nr_total, 8192))
     results = []
     with Progress(len(configs) * nr_total * 2, "zswap") as bar:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import acomp
+
 
 def test_table(cli) -> None:  # type: ignore[no-untyped-def]
     rc, out, err = cli("bench", "--pages", "16", "--repeat", "1", "--drivers", "lz4,zstd")
@@ -55,3 +57,34 @@ def test_plot(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rc, _, err = cli("bench", "--pages", "8", "--repeat", "1", "--drivers", "lz4", "--plot", str(png))
     assert rc == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_raw_calls_round_trip_and_name_registered_drivers() -> None:
+    from acomp.cli.bench_raw import RAW_CALLS, raw_calls
+    from acomp.corpus import build_corpus
+
+    registered = {r.driver_name for r in acomp.algorithms()}
+    page = build_corpus(1).pages[0]
+    for name in RAW_CALLS:
+        raw = raw_calls(name)
+        if raw is None:  # its library is not installed
+            continue
+        assert name in registered
+        label, comp, decomp = raw
+        assert label and decomp(comp(page)) == page, name
+    assert raw_calls("no-such-driver") is None
+
+
+def test_params_disable_the_raw_comparison(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = cli("bench", "--pages", "8", "--repeat", "1", "--drivers", "zstd", "-p", "level=1", "--json")
+    assert rc == 0, err
+    (r,) = json.loads(out)["results"]
+    assert r["raw_call"] is None and r["compress_vs_raw"] is None and r["decompress_vs_raw"] is None
+    assert r["ratio"] > 1.0
+
+
+def test_measure_driver_needs_a_run() -> None:
+    from acomp.cli.bench_measure import measure_driver
+
+    with pytest.raises(ValueError, match="repeat"):
+        measure_driver("lz4", [bytes(4096)], repeat=0)

@@ -206,3 +206,27 @@ def test_batching_transform_uses_batch_compress() -> None:
 
         compress_stream(Shim(), io.BytesIO(_data("text", 20 * 4096)), out, 4096)  # type: ignore[arg-type]
     assert calls and max(calls) == tfm.batch_size
+
+
+def test_batching_transform_uses_batch_decompress() -> None:
+    data = _data("text", 20 * 4096 + 7)
+    raw = _container(data, "zstd-generic")
+    calls: list[int] = []
+    with acomp.alloc("zstd-generic") as tfm:
+        assert tfm.batch_size > 1
+
+        class Shim:
+            """Transform has __slots__: a stand-in that records batch sizes and delegates."""
+
+            alg_name, driver_name, batch_size = tfm.alg_name, tfm.driver_name, tfm.batch_size
+
+            def batch_decompress(self, reqs):  # type: ignore[no-untyped-def]
+                calls.append(len(reqs))
+                return tfm.batch_decompress(reqs)
+
+        out = io.BytesIO()
+        reader = ContainerReader(io.BytesIO(raw))
+        decompress_stream(Shim(), reader, out, None)  # type: ignore[arg-type]
+    assert out.getvalue() == data
+    assert calls and max(calls) == tfm.batch_size
+    assert sum(calls) == 20  # the 7-byte tail did not shrink: stored, nothing to decompress

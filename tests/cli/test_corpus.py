@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from acomp_cli_helpers import run_process
+
 from acomp import PAGE_SIZE
 from acomp.corpus import DEFAULT_MIX, _build, build_corpus, load_pages
 
@@ -43,3 +46,33 @@ def test_corpus_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
     dest = tmp_path / "pages.bin"
     rc, _, _ = cli("corpus", "--pages", "10", "-o", str(dest))
     assert rc == 0 and dest.stat().st_size == 10 * PAGE_SIZE
+
+
+def test_corpus_command_file_and_stdout(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "mine.bin"
+    f.write_bytes(b"z" * (3 * PAGE_SIZE))
+    rc, out, _ = cli("corpus", "--pages", str(f), "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["kinds"] == [{"kind": "file", "pages": 3, "files": 1, "zlib6_ratio": doc["kinds"][0]["zlib6_ratio"]}]
+    r = run_process(["corpus", "--pages", "5", "--seed", "2", "-o", "-"])
+    assert r.returncode == 0 and r.stdout == b"".join(build_corpus(5, seed=2).pages)
+
+
+def test_build_corpus_rejects_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one page"):
+        build_corpus(0)
+    with pytest.raises(ValueError, match="unknown corpus kind"):
+        build_corpus(10, mix=(("text", 0.5), ("video", 0.5)))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        build_corpus(10, mix=(("text", 1.5), ("zero", -0.5)))
+    with pytest.raises(ValueError, match="sum to more than 0"):
+        build_corpus(10, mix=(("zero", 0.0),))
+    assert build_corpus(10, mix=(("zero", 1.0),)).counts() == {"zero": 10}
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="is empty"):
+        load_pages(str(empty))
+    big = tmp_path / "big"
+    big.write_bytes(bytes(5 * PAGE_SIZE))
+    assert len(load_pages(str(big), limit=2)) == 2

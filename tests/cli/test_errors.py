@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
 from acomp_cli_helpers import assert_one_line_error, run_process
+
+from acomp.cli.container import ContainerHeader, ContainerWriter
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "foreign": d / "foreign.txt",
         "empty": d / "empty.acz",
         "trailing": d / "trailing.acz",
+        "alien": d / "alien.acz",
+        "outdir": d / "outdir",
     }
     out["corrupt"].write_bytes(bytes(corrupt))
     out["header"].write_bytes(bytes(header_bad))
@@ -43,6 +48,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["foreign"].write_bytes(b"#!/bin/sh\necho this is not a container\n")
     out["empty"].write_bytes(b"")
     out["trailing"].write_bytes(raw + b"x")
+    alien = io.BytesIO()  # a valid, empty container of an algorithm nobody implements
+    ContainerWriter(alien, ContainerHeader("nosuchalg", "nosuchalg-hw", 4096)).finish()
+    out["alien"].write_bytes(alien.getvalue())
+    out["outdir"].mkdir()
     return out
 
 
@@ -76,6 +85,26 @@ CASES = {
     ),
     "zswap bad folio": (["zswap", "--folio-size", "3k"], "folio size"),
     "list bad number": (["list", "--min-batch", "abc"], "positive integer"),
+    "output is a directory": (["compress", "-a", "lz4", "{src}", "-o", "{outdir}"], "is a directory"),
+    "output directory missing": (["compress", "-a", "lz4", "{src}", "-o", "{tmp}/no/dir/x"], "cannot write"),
+    "unit size not a number": (["compress", "-a", "zstd", "--unit-size", "4k", "{src}", "-o", "{tmp}/x"], "unit size"),
+    "param with no key": (["compress", "-a", "zstd", "-p", "=5", "{src}", "-o", "{tmp}/x"], "KEY=VALUE"),
+    "container of an unknown algorithm": (["decompress", "{alien}", "-o", "{tmp}/x"], "no registered driver"),
+    "decompress with a foreign wire format": (
+        ["decompress", "{good}", "-a", "lz4", "-o", "{tmp}/x"],
+        "does not decompress",
+    ),
+    "bench no driver named": (["bench", "--pages", "4", "--drivers", ","], "no driver named"),
+    "bench bad driver param": (["bench", "--pages", "4", "--drivers", "zstd", "-p", "level=99"], "level"),
+    "bench pages directory": (["bench", "--pages", "{outdir}"], "is a directory"),
+    "corpus pages empty file": (["corpus", "--pages", "{empty}"], "is empty"),
+    "zswap compare names nothing": (["zswap", "--compare", ","], "no compressor named"),
+    "zswap bad configuration": (["zswap", "--compare", "lz4:fast"], "NAME:nobatch"),
+    "zswap too many pages": (
+        ["zswap", "-c", "lz4", "--workers", "4096", "--pages-per-worker", "2048"],
+        "more than this tool allows",
+    ),
+    "zswap zero ram": (["zswap", "--total-ram", "0"], "positive size"),
     "seed zero batches": (["seed", "--batches", "0"], "positive integer"),
     "unknown command": (["frobnicate"], "invalid choice"),
     "unknown option": (["list", "--frobnicate"], "unrecognized"),

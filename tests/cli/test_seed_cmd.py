@@ -63,3 +63,14 @@ def test_plot(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rc, _, err = cli("seed", "--batches", "500", "--no-measure", "--plot", str(tmp_path / "no" / "dir.png"))
     assert rc != 0 and err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+
+
+def test_corpus_pages_feed_the_model(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = cli("seed", "--batches", "300", "--no-measure", "--corpus-pages", "16")
+    assert rc == 0, err
+    assert "batches of acomp corpus pages (16 pages" in out
+    rc, out, _ = cli("seed", "--batches", "300", "--no-measure", "--corpus-pages", "16", "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["measured_here"] is None
+    assert {r["mode"] for r in doc["latency"]} == {"async_polling", "sync", "async"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 
@@ -93,3 +94,48 @@ def test_folio_plan() -> None:
     assert parse_folio_sizes("16k,2M") == (4, 512)
     plan = folio_plan(1000, (4, 8, 16), random.Random(0))
     assert sum(plan) == 1000 and set(plan) <= {1, 2, 4, 8, 16}
+
+
+def test_no_batching_flag(cli) -> None:  # type: ignore[no-untyped-def]
+    batching = [r for r in acomp.algorithms() if r.async_batching and r.batch_size > 1]
+    if not batching:
+        pytest.skip("no registered driver has async batching")
+    name = batching[0].driver_name
+    rc, out, err = cli("zswap", "-c", name, "--no-batching", "--workers", "1", "--pages-per-worker", "32", "--json")
+    assert rc == 0, err
+    (r,) = json.loads(out)["results"]
+    assert not r["config"]["batching"] and r["config"]["nr_reqs"] == 1
+
+
+def test_table_shows_every_zswap_counter(cli) -> None:  # type: ignore[no-untyped-def]
+    from acomp.zswap.stats import DEBUGFS_COUNTERS, VMSTAT_COUNTERS
+
+    rc, out, _ = cli("zswap", "-c", "lz4", "--workers", "1", "--pages-per-worker", "32")
+    assert rc == 0
+    labels = {line.split("  ")[0].strip() for line in out.splitlines()}
+    for name in VMSTAT_COUNTERS:
+        assert name in labels
+    for name in DEBUGFS_COUNTERS:
+        assert name in labels or f"{name} (after swap-out)" in labels, name
+
+
+def test_folio_sizes_and_names() -> None:
+    from acomp.cli.usemem import size_name
+
+    assert parse_folio_sizes("seed") == (4, 8, 16)
+    assert parse_folio_sizes("4KB, 2m ,4k") == (1, 512)
+    for bad in ("3k", "", "mix,4k", "4M"):
+        with pytest.raises(argparse.ArgumentTypeError, match="folio size"):
+            parse_folio_sizes(bad)
+    assert folio_plan(3, (16,), random.Random(0)) == [1, 1, 1]
+    assert folio_plan(20, (16,), random.Random(0)) == [16, 1, 1, 1, 1]
+    assert [size_name(n) for n in (1, 16, 256, 512, 300)] == ["4kB", "64kB", "1MB", "2MB", "1200kB"]
+
+
+def test_workload_config_defaults() -> None:
+    from acomp.cli.usemem import WorkloadConfig
+
+    cfg = WorkloadConfig("zstd", batching=False, workers=3, pages_per_worker=10)
+    assert cfg.label == "zstd:nobatch" and cfg.nr_pages == 30
+    assert cfg.ram == 30 * acomp.PAGE_SIZE * 3 // 2
+    assert WorkloadConfig("zstd", total_ram=1 << 30).ram == 1 << 30
