@@ -109,9 +109,9 @@ class Transform:
             if len(src) > MAX_SRC_SIZE:
                 raise InvalidArgument(f"src of {len(src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
             res: Result = fn(src, cap)
-            # The per-page path: a bytes result that fits goes straight into
-            # dst; anything else takes the general checks in _finish.
-            if dst is not None and type(res) is bytes:
+            # The per-page path: a result that fits goes straight into dst;
+            # anything else (an error, an overrun, dst=None) takes _finish.
+            if dst is not None:
                 n = len(res)
                 if n <= cap:
                     dst[:n] = res
