@@ -108,18 +108,19 @@ class Transform:
             src = req.src
             if len(src) > MAX_SRC_SIZE:
                 raise InvalidArgument(f"src of {len(src)} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
-            res: Result = fn(src, cap)
+            out: bytes = fn(src, cap)
             # The per-page path: a result that fits goes straight into dst;
             # anything else (an error, an overrun, dst=None) takes _finish.
             if dst is not None:
-                n = len(res)
+                n = len(out)
                 if n <= cap:
-                    dst[:n] = res
+                    dst[:n] = out
                     req.dlen = n
                     req.err = None
                     if req._state != PENDING:
                         req._state = DONE
                     return n
+            res: Result = out
         except AcompError as exc:
             res = exc
         except Exception as exc:
