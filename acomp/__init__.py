@@ -2,8 +2,12 @@
 
 Layers (kernel names in brackets):
 
-* :mod:`acomp` — the crypto API (``crypto/acompress.c``): requests, transforms,
-  chains, batches, segmentation, async completion, the algorithm registry.
+* :mod:`acomp` — the crypto API for callers (``include/crypto/acompress.h``):
+  requests, transforms, chains, batches, segmentation, async completion,
+  the algorithm registry and capability queries.
+* :mod:`acomp.driver` — what a driver author needs
+  (``include/crypto/internal/acompress.h``): :class:`~acomp.driver.Driver`,
+  its flags and result type, the hook marker, the chain helpers.
 * plugins — the drivers (``crypto/deflate.c``, ``drivers/crypto/intel/iaa``),
   found through the ``acomp.plugins`` entry-point group.
 * :mod:`acomp.zswap` — the mm frontend (``mm/zswap.c``), built on this API only.
@@ -11,12 +15,12 @@ Layers (kernel names in brackets):
 
 from __future__ import annotations
 
-from acomp import aio, chain, errors, lib, segment
-from acomp.api import algorithms, alloc, compress, decompress, register_plugin, unregister_plugin
-from acomp.driver import Driver, Feature, Result
+from acomp import aio as aio  # submodules callers reach as acomp.aio, acomp.driver, acomp.errors
+from acomp import driver as driver
+from acomp import errors as errors
+from acomp.api import algorithms, alloc, compress, decompress
 from acomp.errors import (
     AcompError,
-    Again,
     AlgorithmNotFound,
     BadMessage,
     Busy,
@@ -30,13 +34,10 @@ from acomp.errors import (
     OutputOverflow,
     TimedOut,
     TooBig,
-    error_from_errno,
 )
-from acomp.hookspecs import hookimpl, hookspec
 from acomp.query import Requirement, query, readers_of
 from acomp.records import AlgorithmRecord
-from acomp.registry import AcompPluginWarning, Registry, get_registry
-from acomp.request import DST_MAX, PAGE_SIZE, BufferLike, Request, RequestFlags, reqchain_init, request_chain
+from acomp.request import DST_MAX, PAGE_SIZE, Request, RequestFlags, reqchain_init, request_chain
 from acomp.transform import Transform
 
 __version__ = "0.1.0"
@@ -45,16 +46,11 @@ __all__ = [
     "DST_MAX",
     "PAGE_SIZE",
     "AcompError",
-    "AcompPluginWarning",
-    "Again",
     "AlgorithmNotFound",
     "AlgorithmRecord",
     "BadMessage",
-    "BufferLike",
     "Busy",
-    "Driver",
     "DriverError",
-    "Feature",
     "InProgress",
     "InvalidArgument",
     "InvalidData",
@@ -62,32 +58,18 @@ __all__ = [
     "NoSpace",
     "NotSupported",
     "OutputOverflow",
-    "Registry",
     "Request",
     "RequestFlags",
     "Requirement",
-    "Result",
     "TimedOut",
     "TooBig",
     "Transform",
-    "__version__",
-    "aio",
     "algorithms",
     "alloc",
-    "chain",
     "compress",
     "decompress",
-    "error_from_errno",
-    "errors",
-    "get_registry",
-    "hookimpl",
-    "hookspec",
-    "lib",
     "query",
     "readers_of",
-    "register_plugin",
     "reqchain_init",
     "request_chain",
-    "segment",
-    "unregister_plugin",
 ]

@@ -9,7 +9,7 @@ from acomp.registry import get_registry
 from acomp.request import DST_MAX, BufferLike, Request
 from acomp.transform import Transform
 
-__all__ = ["algorithms", "alloc", "compress", "decompress", "register_plugin", "unregister_plugin"]
+__all__ = ["algorithms", "alloc", "compress", "decompress"]
 
 
 def algorithms() -> list[AlgorithmRecord]:
@@ -55,13 +55,3 @@ def decompress(data: BufferLike, alg: str, max_size: int = DST_MAX, **params: ob
         req = Request(data, dlen=max_size)
         tfm.decompress(req)
         return bytes(memoryview(req.dst)[: req.dlen])
-
-
-def register_plugin(plugin: object, name: str | None = None) -> str | None:
-    """Register a plugin object at run time (a module or an object with hookimpls)."""
-    return get_registry().register_plugin(plugin, name)
-
-
-def unregister_plugin(name: str) -> None:
-    """Remove a plugin and its drivers."""
-    get_registry().unregister_plugin(name)

@@ -16,17 +16,38 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Literal, Union
+from typing import TYPE_CHECKING, ClassVar, Literal, Union
 
 from acomp.errors import AcompError, InvalidArgument, NoSpace, NotSupported
 from acomp.request import BufferLike
 
-__all__ = ["Driver", "Feature", "Op", "Result"]
+if TYPE_CHECKING:
+    from acomp.request import Request
+
+__all__ = [
+    "AcompPluginWarning",
+    "BufferLike",
+    "Driver",
+    "Feature",
+    "Op",
+    "RegisterDriver",
+    "Result",
+    "do_async_req_chain",
+    "do_req_chain",
+    "hookimpl",
+    "inflate_bounded",
+    "register_plugin",
+    "unregister_plugin",
+]
 
 #: What a driver's operation returns: the output bytes, or the error of this unit.
 Result = Union[bytes, bytearray, memoryview, AcompError]
 
 Op = Literal["compress", "decompress"]
+
+#: The ``register`` callback a plugin's ``acomp_register_drivers`` hook receives
+#: (kernel: ``crypto_register_acomp``): call it once per driver class.
+RegisterDriver = Callable[[type["Driver"]], None]
 
 
 class Feature(enum.Flag):
@@ -129,13 +150,15 @@ class Driver:
 
     # -- async (kernel: -EINPROGRESS and a completion) ---------------------------
 
-    def submit(
-        self, op: Op, src: BufferLike, capacity: int, done: Callable[[Result], None]
-    ) -> bool:
-        """Start ``op`` without blocking and call ``done(result)`` exactly once later.
+    def submit(self, op: Op, req: Request, capacity: int, done: Callable[[Result], None]) -> bool:
+        """Start ``op`` on ``req`` without blocking and call ``done(result)`` exactly once later.
 
-        Return False when the driver has no asynchronous path of its own: the
-        core then runs the operation on its worker threads.
+        Kernel: an async ``acomp_alg.compress(req)`` returning ``-EINPROGRESS``.
+        The driver reads ``req.src`` and ``req.flags`` and never writes the
+        request: its result reaches the request through ``done``.  Return
+        False when this request is not run asynchronously (the kernel's
+        ``return 0`` after a synchronous completion): the core then runs the
+        operation synchronously itself.
         """
         return False
 
@@ -164,3 +187,25 @@ def _run_one(
         return fn(src, cap)
     except AcompError as exc:
         return exc
+
+
+# The names a driver author needs beyond the class (kernel: include/crypto/internal/acompress.h).
+# Imported last: these modules import Driver from here.
+from acomp.chain import do_async_req_chain, do_req_chain  # noqa: E402
+from acomp.hookspecs import hookimpl  # noqa: E402
+from acomp.lib import inflate_bounded  # noqa: E402
+from acomp.registry import AcompPluginWarning  # noqa: E402
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str | None:
+    """Register a plugin object at run time (a module or an object with hookimpls)."""
+    from acomp.registry import get_registry
+
+    return get_registry().register_plugin(plugin, name)
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin and its drivers (kernel: ``crypto_unregister_acomp`` at rmmod)."""
+    from acomp.registry import get_registry
+
+    get_registry().unregister_plugin(name)

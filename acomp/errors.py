@@ -12,7 +12,6 @@ import errno as _errno
 
 __all__ = [
     "AcompError",
-    "Again",
     "AlgorithmNotFound",
     "BadMessage",
     "Busy",
@@ -95,12 +94,6 @@ class InProgress(AcompError):
     errno = _errno.EINPROGRESS
 
 
-class Again(AcompError):
-    """Poll: the request is not done yet, try again (``-EAGAIN``)."""
-
-    errno = _errno.EAGAIN
-
-
 class TooBig(AcompError):
     """IAA compress output overflow (``-E2BIG``)."""
 
@@ -153,7 +146,6 @@ _BY_ERRNO: dict[int, type[AcompError]] = {
     _errno.ENOSPC: NoSpace,
     _errno.EBUSY: Busy,
     _errno.EINPROGRESS: InProgress,
-    _errno.EAGAIN: Again,
     _errno.E2BIG: TooBig,
     _errno.EOVERFLOW: OutputOverflow,
     _errno.ETIMEDOUT: TimedOut,

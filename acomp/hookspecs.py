@@ -2,19 +2,20 @@
 
 A plugin is a module (or object) registered under the entry-point group
 ``acomp.plugins``.  It implements one or more hooks below, marked with
-``acomp.hookimpl``::
+``acomp.driver.hookimpl``::
 
     import acomp
 
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_register_drivers(register):
         register(MyDriver)
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -26,7 +27,7 @@ PROJECT = "acomp"
 
 #: Marks a hook specification (this module's functions).
 hookspec = pluggy.HookspecMarker(PROJECT)
-#: Marks a plugin's hook implementation: ``@acomp.hookimpl``.
+#: Marks a plugin's hook implementation: ``@acomp.driver.hookimpl``.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
@@ -35,7 +36,7 @@ def acomp_register_drivers(register: Callable[[type[Driver]], None]) -> None:
     """Register this plugin's drivers (kernel: ``crypto_register_acomp``).
 
     Call ``register(DriverClass)`` once per driver, where ``DriverClass`` is a
-    subclass of :class:`acomp.Driver`.  A driver whose ``driver_name`` is
+    subclass of :class:`acomp.driver.Driver`.  A driver whose ``driver_name`` is
     already taken is refused with a warning naming both plugins; the other
     drivers still register.  Called once per plugin, when it is registered.
     Plugins whose codec library is missing simply register nothing (and may
@@ -49,6 +50,19 @@ def acomp_plugin_loaded(registry: Registry, plugin_name: str) -> None:
 
     Lets a plugin observe others (e.g. log, or adjust its own priority policy).
     Most plugins do not implement it.
+    """
+
+
+@hookspec
+def acomp_register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add subcommands to the ``acomp`` command line (llm's ``register_commands``).
+
+    ``subparsers`` is the CLI's :meth:`argparse.ArgumentParser.add_subparsers`
+    object.  Add a parser with ``subparsers.add_parser(NAME, help=...)`` and
+    give it ``set_defaults(func=run)``, where ``run(args) -> int`` returns the
+    exit status.  Raise :class:`acomp.AcompError` (or ``acomp.cli.CliError``)
+    for a one-line error.  A plugin whose hook raises loses its commands, not
+    the CLI.
     """
 
 

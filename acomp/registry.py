@@ -195,7 +195,7 @@ class Registry:
 
 def _validate_driver(driver_cls: Any) -> str | None:
     if not (isinstance(driver_cls, type) and issubclass(driver_cls, Driver)):
-        return "not a subclass of acomp.Driver"
+        return "not a subclass of acomp.driver.Driver"
     for attr in ("alg_name", "driver_name"):
         value = getattr(driver_cls, attr, None)
         if not isinstance(value, str) or not value:

@@ -52,10 +52,9 @@ DST_MAX = 128 * 1024
 class RequestFlags(enum.IntFlag):
     """Request flags, with the kernel's values."""
 
-    #: ``CRYPTO_ACOMP_REQ_POLL``: the caller completes the request by polling.
-    POLL = 0x00000001
-    #: ``CRYPTO_TFM_REQ_MAY_SLEEP``: the submitter may block (sync waits).
-    MAY_SLEEP = 0x00000200
+    #: ``CRYPTO_ACOMP_REQ_POLL`` (0x2 in the seed's v5, where ``CRYPTO_ACOMP_ALLOC_OUTPUT``
+    #: is 0x1): the request completes by polling, not by its callback.
+    POLL = 0x00000002
     #: ``CRYPTO_TFM_REQ_MAY_BACKLOG``: a full queue backlogs the request (EBUSY) instead of failing.
     MAY_BACKLOG = 0x00000400
 

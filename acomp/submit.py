@@ -69,7 +69,7 @@ def submit_one(tfm: Transform, req: Request, op: Op) -> int:
             complete(tfm, req, res, cap, op)
 
         try:
-            started = tfm.driver.submit(op, req.src, cap, done)
+            started = tfm.driver.submit(op, req, cap, done)
         except AcompError as exc:
             started = False
             if exc.errno != errno.EBUSY:

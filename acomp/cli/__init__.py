@@ -22,7 +22,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import acomp
 from acomp.cli.output import CliError
@@ -59,7 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
     zswap_cmd.add_parser(sub)
     seed.add_parser(sub)
     corpus.add_parser(sub)
+    _plugin_commands(sub)
     return parser
+
+
+def _plugin_commands(sub: argparse._SubParsersAction[Any]) -> None:
+    """Commands plugins add through ``acomp_register_commands``; one plugin's failure costs only its own."""
+    from acomp.registry import get_registry
+
+    pm = get_registry().pm
+    get_registry().plugin_names()  # load the entry points first
+    for impl in pm.hook.acomp_register_commands.get_hookimpls():
+        try:
+            impl.function(subparsers=sub)
+        except Exception as exc:
+            warnings.warn(
+                f"acomp: plugin {impl.plugin_name!r} failed to add its commands: {exc!r}",
+                acomp.driver.AcompPluginWarning,
+                stacklevel=2,
+            )
 
 
 def _error(message: str) -> None:
@@ -74,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         if not debug:
             # Plugins that fail to load say so with a warning; `acomp list` reports them.
-            warnings.simplefilter("ignore", acomp.AcompPluginWarning)
+            warnings.simplefilter("ignore", acomp.driver.AcompPluginWarning)
         try:
             parser = build_parser()
             args = parser.parse_args(argv)

@@ -116,7 +116,7 @@ def _select(spec: str | None) -> list[str]:
         if not item:
             continue
         try:
-            rec = acomp.get_registry().lookup(item)
+            rec = acomp.registry.get_registry().lookup(item)
         except acomp.AlgorithmNotFound:
             known = ", ".join(sorted({r.driver_name for r in records}))
             raise CliError(f"unknown algorithm {item!r} (known: {known})") from None

@@ -145,9 +145,9 @@ def _inline(value: object) -> str:
 
 def _load() -> tuple[list[AlgorithmRecord], list[str]]:
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", acomp.AcompPluginWarning)
+        warnings.simplefilter("always", acomp.driver.AcompPluginWarning)
         records = acomp.algorithms()
-    notes = [str(w.message) for w in caught if issubclass(w.category, acomp.AcompPluginWarning)]
+    notes = [str(w.message) for w in caught if issubclass(w.category, acomp.driver.AcompPluginWarning)]
     loaded = set(get_registry().plugin_names())
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in loaded and not any(repr(ep.name) in n for n in notes):

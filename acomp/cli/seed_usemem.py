@@ -206,7 +206,7 @@ def measure(pages_per_worker: int) -> list[dict[str, Any]]:
     zstd = WorkloadConfig(compressor="zstd", workers=2, pages_per_worker=pages_per_worker)
     configs = [zstd]
     try:
-        acomp.get_registry().lookup("deflate-iaa")
+        acomp.registry.get_registry().lookup("deflate-iaa")
     except acomp.AlgorithmNotFound:
         print("acomp: note: deflate-iaa is not registered; the measured run has zstd only", file=sys.stderr)
     else:

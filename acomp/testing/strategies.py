@@ -205,14 +205,14 @@ def payloads(max_pages: int = 16) -> st.SearchStrategy[bytes]:
 
 
 _tfm_lock = threading.Lock()
-_tfms: dict[tuple[type[acomp.Driver], tuple[tuple[str, object], ...]], Transform] = {}
+_tfms: dict[tuple[type[acomp.driver.Driver], tuple[tuple[str, object], ...]], Transform] = {}
 
 
 def _tfm(driver: DriverRef, params: Mapping[str, object] | None) -> Transform:
     if isinstance(driver, Transform):
         return driver
     # Keyed by the driver class: a name re-registered by another class gets a new transform.
-    record = acomp.get_registry().lookup(driver)
+    record = acomp.registry.get_registry().lookup(driver)
     key = (record.driver_cls, tuple(sorted((params or {}).items(), key=lambda kv: kv[0])))
     with _tfm_lock:
         tfm = _tfms.get(key)

@@ -19,7 +19,8 @@ from acomp.zswap.pool import AcompCtx, ZswapPool
 from acomp.zswap.stats import ZswapEvents
 
 if TYPE_CHECKING:
-    from acomp import BufferLike, Request, Transform
+    from acomp import Request, Transform
+    from acomp.driver import BufferLike
 
 __all__ = ["count_reject", "zswap_compress_pages", "zswap_decompress"]
 

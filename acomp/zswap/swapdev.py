@@ -32,7 +32,7 @@ from acomp.zswap.stats import folio_key
 from acomp.zswap.zswap import Zswap
 
 if TYPE_CHECKING:
-    from acomp import BufferLike
+    from acomp.driver import BufferLike
 
 __all__ = ["SwapDevice", "SwapStats"]
 

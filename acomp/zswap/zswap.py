@@ -31,7 +31,7 @@ from acomp.zswap.shrinker import Shrinker, WritebackTarget
 from acomp.zswap.stats import ZswapEvents, collect_stats, verify
 
 if TYPE_CHECKING:
-    from acomp import BufferLike
+    from acomp.driver import BufferLike
 
 __all__ = ["WritebackTarget", "Zswap"]
 

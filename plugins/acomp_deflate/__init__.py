@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 
 import acomp
+from acomp.driver import RegisterDriver
 from acomp.lib import inflate_bounded
 
 __all__ = ["DeflateGeneric", "acomp_register_drivers"]
@@ -20,7 +21,7 @@ DEFLATE_DEF_WINBITS = 11
 DEFLATE_DEF_MEMLEVEL = 9  # MAX_MEM_LEVEL
 
 
-class DeflateGeneric(acomp.Driver):
+class DeflateGeneric(acomp.driver.Driver):
     """Software raw deflate (kernel: ``deflate-generic``)."""
 
     alg_name = "deflate"
@@ -32,11 +33,11 @@ class DeflateGeneric(acomp.Driver):
         super().__init__(**params)
         self._level = self.int_param("level", -1, 9)
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         c = zlib.compressobj(self._level, zlib.DEFLATED, -DEFLATE_DEF_WINBITS, DEFLATE_DEF_MEMLEVEL)
         return self.fit(c.compress(src) + c.flush(), capacity)
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         return inflate_bounded(src, capacity)
 
     def compress_bound(self, slen: int) -> int:
@@ -44,6 +45,6 @@ class DeflateGeneric(acomp.Driver):
         return slen + (slen >> 12) + (slen >> 14) + (slen >> 25) + 64
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: object) -> None:
-    register(DeflateGeneric)  # type: ignore[operator]
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: RegisterDriver) -> None:
+    register(DeflateGeneric)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from acomp import BufferLike
-from acomp.driver import Driver, Feature, Op, Result
+from acomp import Request
+from acomp.driver import BufferLike, Driver, Feature, Op, Result
 from acomp.errors import AcompError, InvalidArgument
 from acomp_iaa.api import subsystem
 from acomp_iaa.subsystem import IaaSubsystem
@@ -88,14 +88,14 @@ class DeflateIaaDriver(Driver):
 
     # -- async ----------------------------------------------------------------------------
 
-    def submit(self, op: Op, src: BufferLike, capacity: int, done: Callable[[Result], None]) -> bool:
+    def submit(self, op: Op, req: Request, capacity: int, done: Callable[[Result], None]) -> bool:
         """Queue on a device; ``done`` runs on an engine thread ("interrupt") exactly once.
 
         In ``sync`` mode, or while disabled, returns False and the core runs
         the request through :meth:`compress` / :meth:`decompress`.
         """
         sub = subsystem()
-        return sub.submit(op == "compress", _as_bytes(src), capacity, self._core(sub), done)
+        return sub.submit(op == "compress", _as_bytes(req.src), capacity, self._core(sub), done)
 
     # -- life cycle -------------------------------------------------------------------------
 

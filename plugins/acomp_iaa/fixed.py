@@ -19,7 +19,7 @@ any inflate reads it.  Two engines can produce exactly that:
 Decompression (the device's reader) is zlib's raw inflate bounded by the
 destination capacity: the output never grows past ``capacity`` (a
 decompression bomb costs at most ``capacity + 1`` bytes of memory).  It is
-stricter than the core's :func:`acomp.lib.inflate_bounded` (the software
+stricter than the core's :func:`acomp.driver.inflate_bounded` (the software
 fallback, ``deflate_generic_decompress``): bytes after the final block are an
 error here, and its overflow is the device's ``OutputOverflow`` (EOVERFLOW),
 not ``NoSpace``.

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import acomp
-from acomp.driver import Driver
+from acomp.driver import RegisterDriver
 from acomp_iaa.api import subsystem
 from acomp_iaa.driver import DeflateIaaDriver
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: Callable[[type[Driver]], None]) -> None:
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: RegisterDriver) -> None:
     register(DeflateIaaDriver)
 
 
-@acomp.hookimpl
+@acomp.driver.hookimpl
 def acomp_describe_driver(driver_name: str) -> dict[str, object] | None:
     if driver_name != DeflateIaaDriver.driver_name:
         return None

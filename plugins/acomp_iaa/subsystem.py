@@ -277,10 +277,10 @@ class IaaSubsystem:
                 self._help([d])
                 self._wait(w, [d])
 
-            acomp.chain.do_req_chain(descs, run_one)
+            acomp.driver.do_req_chain(descs, run_one)
             results = [self.check_completion(d) for d in descs]
         elif mode == "async":
-            # Async request chaining: submit all, then poll.  Not acomp.chain.do_async_req_chain:
+            # Async request chaining: submit all, then poll.  Not acomp.driver.do_async_req_chain:
             # its per-item submit loses the one-notify-per-device hand-off, and its sleeping
             # back-off poll measured worse tails (bench p90/p99) than waking on the last completion.
             w = _Waiter(n)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import acomp
+from acomp.driver import RegisterDriver
 from acomp.lib import inflate_bounded
 
 isal_zlib: ModuleType | None
@@ -24,7 +25,7 @@ __all__ = ["DeflateIsal", "acomp_register_drivers"]
 ISAL_DEF_LEVEL = 1
 
 
-class DeflateIsal(acomp.Driver):
+class DeflateIsal(acomp.driver.Driver):
     """ISA-L raw deflate (levels 0-3)."""
 
     alg_name = "deflate"
@@ -36,11 +37,11 @@ class DeflateIsal(acomp.Driver):
         super().__init__(**params)
         self._level = self.int_param("level", 0, 3)
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         assert isal_zlib is not None
         return self.fit(isal_zlib.compress(src, self._level, -15), capacity)
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         # zlib's bounded inflate: isal's decompressobj lacks a reliable max_length.
         return inflate_bounded(src, capacity)
 
@@ -48,7 +49,7 @@ class DeflateIsal(acomp.Driver):
         return slen + (slen >> 12) + (slen >> 14) + 128
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: object) -> None:
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: RegisterDriver) -> None:
     if isal_zlib is not None:
-        register(DeflateIsal)  # type: ignore[operator]
+        register(DeflateIsal)

@@ -11,25 +11,26 @@ from __future__ import annotations
 import lz4.block
 
 import acomp
+from acomp.driver import RegisterDriver
 
 __all__ = ["Lz4Generic", "Lz4hcGeneric", "acomp_register_drivers"]
 
 LZ4HC_DEFAULT_CLEVEL = 9
 
 
-class Lz4Generic(acomp.Driver):
+class Lz4Generic(acomp.driver.Driver):
     """Software LZ4 (kernel: ``lz4-generic``)."""
 
     alg_name = "lz4"
     driver_name = "lz4-generic"
     priority = 100
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         out: bytes = lz4.block.compress(src, store_size=False)
         # fit() only when it does not fit: a call per page shows at 6 µs/page.
         return out if len(out) <= capacity else self.fit(out, capacity)
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         try:
             out: bytes = lz4.block.decompress(src, uncompressed_size=capacity)
         except lz4.block.LZ4BlockError:
@@ -53,13 +54,13 @@ class Lz4hcGeneric(Lz4Generic):
         super().__init__(**params)
         self._level = self.int_param("level", 1, 12)
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         return self.fit(
             lz4.block.compress(src, store_size=False, mode="high_compression", compression=self._level), capacity
         )
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: object) -> None:
-    register(Lz4Generic)  # type: ignore[operator]
-    register(Lz4hcGeneric)  # type: ignore[operator]
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: RegisterDriver) -> None:
+    register(Lz4Generic)
+    register(Lz4hcGeneric)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import zstandard
 
 import acomp
+from acomp.driver import RegisterDriver
 
 __all__ = ["ZstdGeneric", "acomp_register_drivers"]
 
@@ -29,7 +30,7 @@ ZSTD_DEF_LEVEL = 3
 ZSTD_BATCH_SIZE = 8
 
 
-class ZstdGeneric(acomp.Driver):
+class ZstdGeneric(acomp.driver.Driver):
     """Software zstd (kernel: ``zstd-generic``)."""
 
     alg_name = "zstd"
@@ -37,7 +38,7 @@ class ZstdGeneric(acomp.Driver):
     priority = 100
     batch_size = ZSTD_BATCH_SIZE
     async_batching = False
-    features = acomp.Feature.REQ_CHAIN | acomp.Feature.REQ_SEG
+    features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
     params = {"level": ZSTD_DEF_LEVEL, "batch_threads": 1}
 
     def __init__(self, **params: object) -> None:
@@ -54,12 +55,12 @@ class ZstdGeneric(acomp.Driver):
             self._local.ctx = ctx
             return ctx
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         out: bytes = self._ctx()[0].compress(src)
         # fit() only when it does not fit: a call per page shows at 16 µs/page.
         return out if len(out) <= capacity else self.fit(out, capacity)
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         dctx = self._ctx()[1]
         try:
             size = zstandard.frame_content_size(src)
@@ -80,7 +81,7 @@ class ZstdGeneric(acomp.Driver):
             raise acomp.NoSpace(f"zstd output exceeds dst capacity {capacity}")
         return out
 
-    def _exceeds(self, src: acomp.request.BufferLike, capacity: int) -> bool:
+    def _exceeds(self, src: acomp.driver.BufferLike, capacity: int) -> bool:
         """True when a frame without a content size inflates past ``capacity``."""
         try:
             reader = self._ctx()[1].stream_reader(src)
@@ -94,8 +95,8 @@ class ZstdGeneric(acomp.Driver):
         return slen + (slen >> 8) + margin
 
     def batch_compress(
-        self, srcs: Sequence[acomp.request.BufferLike], capacities: Sequence[int]
-    ) -> list[acomp.Result]:
+        self, srcs: Sequence[acomp.driver.BufferLike], capacities: Sequence[int]
+    ) -> list[acomp.driver.Result]:
         # The batch API rejects empty sources; those (rare) batches take the loop.
         if len(srcs) < 2 or not all(len(memoryview(src)) for src in srcs):
             return super().batch_compress(srcs, capacities)
@@ -105,7 +106,7 @@ class ZstdGeneric(acomp.Driver):
             return super().batch_compress(srcs, capacities)
         if len(outs) != len(srcs):
             return super().batch_compress(srcs, capacities)
-        results: list[acomp.Result] = []
+        results: list[acomp.driver.Result] = []
         for i, cap in enumerate(capacities):
             try:
                 results.append(self.fit(outs[i].tobytes(), cap))
@@ -114,6 +115,6 @@ class ZstdGeneric(acomp.Driver):
         return results
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: object) -> None:
-    register(ZstdGeneric)  # type: ignore[operator]
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: RegisterDriver) -> None:
+    register(ZstdGeneric)

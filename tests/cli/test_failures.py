@@ -19,7 +19,7 @@ from acomp.cli.compress import compress_stream
 from acomp.errors import DriverError
 
 
-class _FlakyDriver(acomp.Driver):
+class _FlakyDriver(acomp.driver.Driver):
     """Raw deflate, except that a unit starting with ``FAIL`` fails with EIO."""
 
     alg_name = "clitest-flaky"
@@ -48,7 +48,7 @@ class _LyingDriver(_FlakyDriver):
 
 
 class _Plugin:
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_register_drivers(self, register):  # type: ignore[no-untyped-def]
         register(_FlakyDriver)
         register(_LyingDriver)
@@ -57,11 +57,11 @@ class _Plugin:
 @pytest.fixture
 def test_drivers() -> Iterator[None]:
     acomp.algorithms()
-    assert acomp.register_plugin(_Plugin(), "cli-test-failures")
+    assert acomp.driver.register_plugin(_Plugin(), "cli-test-failures")
     try:
         yield
     finally:
-        acomp.unregister_plugin("cli-test-failures")
+        acomp.driver.unregister_plugin("cli-test-failures")
 
 
 TEXT = b"a line of text that compresses well enough\n" * 100

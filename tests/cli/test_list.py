@@ -58,13 +58,13 @@ def test_filters(cli) -> None:  # type: ignore[no-untyped-def]
     assert rc == 0 and "no driver matches" in err
 
 
-class _FakeDriver(acomp.Driver):
+class _FakeDriver(acomp.driver.Driver):
     alg_name = "fakealg"
     driver_name = "fakealg-dev"
     priority = 50
     batch_size = 4
     async_batching = True
-    features = acomp.Feature.DEVICE | acomp.Feature.ASYNC
+    features = acomp.driver.Feature.DEVICE | acomp.driver.Feature.ASYNC
 
     def compress(self, src, capacity):  # type: ignore[no-untyped-def]
         return bytes(src)
@@ -74,11 +74,11 @@ class _FakeDriver(acomp.Driver):
 
 
 class _FakePlugin:
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_register_drivers(self, register):  # type: ignore[no-untyped-def]
         register(_FakeDriver)
 
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_describe_driver(self, driver_name):  # type: ignore[no-untyped-def]
         if driver_name != "fakealg-dev":
             return None
@@ -88,12 +88,12 @@ class _FakePlugin:
 @pytest.fixture
 def fake_plugin() -> Iterator[None]:
     acomp.algorithms()
-    name = acomp.register_plugin(_FakePlugin(), "cli-test-fake")
+    name = acomp.driver.register_plugin(_FakePlugin(), "cli-test-fake")
     assert name
     try:
         yield
     finally:
-        acomp.unregister_plugin("cli-test-fake")
+        acomp.driver.unregister_plugin("cli-test-fake")
 
 
 def test_describe_hook_facts(cli, fake_plugin) -> None:  # type: ignore[no-untyped-def]

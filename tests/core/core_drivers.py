@@ -8,21 +8,21 @@ from collections.abc import Sequence
 import acomp
 
 
-class ZlibTest(acomp.Driver):
+class ZlibTest(acomp.driver.Driver):
     """A tiny software driver used to test the core without any plugin."""
 
     alg_name = "testz"
     driver_name = "testz-generic"
     priority = 100
 
-    def compress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         out = zlib.compress(src, 1, -15)
         if len(out) > capacity:
             raise acomp.NoSpace("too big")
         return out
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
-        return acomp.lib.inflate_bounded(src, capacity)
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
+        return acomp.driver.inflate_bounded(src, capacity)
 
 
 class ZlibBatching(ZlibTest):
@@ -31,12 +31,12 @@ class ZlibBatching(ZlibTest):
     driver_name = "testz-batch"
     priority = 200
     batch_size = 4
-    features = acomp.Feature.REQ_CHAIN | acomp.Feature.REQ_SEG
+    features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
     batch_calls: list[int] = []
 
     def batch_compress(
-        self, srcs: Sequence[acomp.request.BufferLike], capacities: Sequence[int]
-    ) -> list[acomp.Result]:
+        self, srcs: Sequence[acomp.driver.BufferLike], capacities: Sequence[int]
+    ) -> list[acomp.driver.Result]:
         type(self).batch_calls.append(len(srcs))
         return super().batch_compress(srcs, capacities)
 
@@ -44,7 +44,7 @@ class ZlibBatching(ZlibTest):
 class TestPlugin:
     __test__ = False
 
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_register_drivers(self, register):  # type: ignore[no-untyped-def]
         register(ZlibTest)
         register(ZlibBatching)

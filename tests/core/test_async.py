@@ -26,7 +26,7 @@ class Gated(ZlibTest):
     driver_name = "testz-gated"
     gate = threading.Event()
 
-    def decompress(self, src: acomp.request.BufferLike, capacity: int) -> bytes:
+    def decompress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         if not type(self).gate.wait(10):
             raise acomp.TimedOut("gate never opened")
         return super().decompress(src, capacity)
@@ -58,7 +58,7 @@ def test_callback_fires_exactly_once_with_the_result(registry: Registry) -> None
 
 
 def test_poll_returns_eagain_until_done_then_the_outcome(registry: Registry, small_engine: CryptoEngine) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Gated)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Gated)))
     registry.register_plugin(plugin, name="gated")
     Gated.gate.clear()
     tfm = acomp.alloc("testz-gated")
@@ -77,7 +77,7 @@ def test_poll_returns_eagain_until_done_then_the_outcome(registry: Registry, sma
 def test_full_queue_without_backlog_is_ebusy_and_with_backlog_completes(
     registry: Registry, small_engine: CryptoEngine
 ) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Gated)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Gated)))
     registry.register_plugin(plugin, name="gated")
     Gated.gate.clear()
     tfm = acomp.alloc("testz-gated")
@@ -171,7 +171,7 @@ class AsyncMachine(RuleBasedStateMachine):
         self.old_registry = get_registry()
         reg = reset_registry(Registry(autoload=False))
         reg.register_plugin(TestPlugin(), name="testplugin")
-        plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Gated)))
+        plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Gated)))
         reg.register_plugin(plugin, name="gated")
         self.engine = CryptoEngine(workers=1, max_qlen=3, max_backlog=3, name="machine-engine")
         self.old_engine = set_engine(self.engine)
@@ -243,12 +243,14 @@ class NeverCompletes(ZlibTest):
 
     driver_name = "testz-blackhole"
 
-    def submit(self, op, src, capacity, done):  # type: ignore[no-untyped-def]
+    def submit(self, op, req, capacity, done):  # type: ignore[no-untyped-def]
         return True
 
 
 def test_driver_that_never_completes_is_bounded(registry: Registry) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(NeverCompletes)))
+    plugin = types.SimpleNamespace(
+        acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(NeverCompletes))
+    )
     registry.register_plugin(plugin, name="blackhole")
     tfm = acomp.alloc("testz-blackhole")
     req = acomp.Request(PAGE, bytearray(4200))
@@ -262,9 +264,10 @@ class ThreadedAsync(ZlibTest):
     """An async driver without REQ_CHAIN: completes each submission on a thread of its own."""
 
     driver_name = "testz-threaded"
-    features = acomp.Feature.ASYNC
+    features = acomp.driver.Feature.ASYNC
 
-    def submit(self, op, src, capacity, done):  # type: ignore[no-untyped-def]
+    def submit(self, op, req, capacity, done):  # type: ignore[no-untyped-def]
+        src = req.src
         fn = self.compress if op == "compress" else self.decompress
 
         def work() -> None:
@@ -280,7 +283,9 @@ class ThreadedAsync(ZlibTest):
 
 def test_chain_on_an_async_driver_submits_all_then_polls(registry: Registry) -> None:
     plugin = types.SimpleNamespace(
-        acomp_register_drivers=acomp.hookimpl(lambda register: (register(ThreadedAsync), register(NeverCompletes)))
+        acomp_register_drivers=acomp.driver.hookimpl(
+            lambda register: (register(ThreadedAsync), register(NeverCompletes))
+        )
     )
     registry.register_plugin(plugin, name="asyncdrivers")
     tfm = acomp.alloc("testz-threaded")
@@ -298,7 +303,9 @@ def test_chain_on_an_async_driver_submits_all_then_polls(registry: Registry) -> 
 
 
 def test_chain_on_a_driver_that_never_completes_times_out(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(NeverCompletes)))
+    plugin = types.SimpleNamespace(
+        acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(NeverCompletes))
+    )
     registry.register_plugin(plugin, name="blackhole2")
     monkeypatch.setattr(acomp.transform, "CHAIN_TIMEOUT", 0.05)
     tfm = acomp.alloc("testz-blackhole")

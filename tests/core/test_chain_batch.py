@@ -159,15 +159,15 @@ def test_chain_generic_executors_are_generic_over_items() -> None:
     polls: Callable[[int], bool] = lambda item: done.setdefault(item, 0) >= 0 and bool(  # noqa: E731
         done.__setitem__(item, done[item] + 1) or done[item] > 2
     )
-    acomp.chain.do_async_req_chain([1, 2, 3], submitted.append, polls)
+    acomp.driver.do_async_req_chain([1, 2, 3], submitted.append, polls)
     assert submitted == [1, 2, 3] and all(v == 3 for v in done.values())
     timed_out: list[int] = []
-    acomp.chain.do_async_req_chain(
+    acomp.driver.do_async_req_chain(
         [7], lambda _: None, lambda _: False, timeout=0.01, on_timeout=timed_out.append
     )
     assert timed_out == [7]
     with pytest.raises(acomp.TimedOut):
-        acomp.chain.do_async_req_chain([7], lambda _: None, lambda _: False, timeout=0.01)
+        acomp.driver.do_async_req_chain([7], lambda _: None, lambda _: False, timeout=0.01)
 
 
 def test_chaining_misuse_is_einval() -> None:

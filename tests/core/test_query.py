@@ -11,12 +11,12 @@ import acomp
 from acomp.registry import Registry
 
 
-def _register(registry: Registry, name: str, *classes: type[acomp.Driver]) -> None:
+def _register(registry: Registry, name: str, *classes: type[acomp.driver.Driver]) -> None:
     def hook(register):  # type: ignore[no-untyped-def]
         for cls in classes:
             register(cls)
 
-    registry.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(hook)), name=name)
+    registry.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(hook)), name=name)
 
 
 def test_query_orders_by_priority_then_batch_size_then_recency(registry: Registry) -> None:
@@ -60,7 +60,7 @@ def test_disabled_device_leaves_the_query_and_readers_remain(registry: Registry)
     class Device(ZlibBatching):
         driver_name = "testz-device"
         priority = 300
-        features = acomp.Feature.DEVICE | acomp.Feature.REQ_CHAIN
+        features = acomp.driver.Feature.DEVICE | acomp.driver.Feature.REQ_CHAIN
         state = "bound"
 
         @classmethod

@@ -47,7 +47,7 @@ def test_equal_priority_goes_to_the_most_recent_registration(registry: Registry)
         driver_name = "testz-late"
         priority = 200
 
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Late)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Late)))
     registry.register_plugin(plugin, name="late")
     assert acomp.alloc("testz").driver_name == "testz-late"
     registry.unregister_plugin("late")
@@ -70,7 +70,7 @@ def test_plugin_whose_hook_raises_is_skipped_with_a_warning(registry: Registry) 
     def boom(register: object) -> None:
         raise RuntimeError("hook exploded")
 
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(boom))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(boom))
     with pytest.warns(AcompPluginWarning, match="'exploder' raised in acomp_register_drivers"):
         assert registry.register_plugin(plugin, name="exploder") is None
     assert "exploder" not in registry.plugin_names()
@@ -78,10 +78,10 @@ def test_plugin_whose_hook_raises_is_skipped_with_a_warning(registry: Registry) 
 
 
 def test_duplicate_driver_name_is_refused_naming_both_plugins(registry: Registry) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(ZlibTest)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(ZlibTest)))
     with pytest.warns(AcompPluginWarning, match=r"'dup'.*already registered by plugin 'testplugin'"):
         registry.register_plugin(plugin, name="dup")
-    assert acomp.get_registry().lookup("testz-generic").plugin == "testplugin"
+    assert acomp.registry.get_registry().lookup("testz-generic").plugin == "testplugin"
 
 
 @pytest.mark.parametrize(
@@ -94,15 +94,15 @@ def test_duplicate_driver_name_is_refused_naming_both_plugins(registry: Registry
 )
 def test_invalid_driver_is_refused(registry: Registry, attrs: dict[str, object], problem: str) -> None:
     bad = type("Bad", (ZlibTest,), {"driver_name": "testz-bad", **attrs})
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(bad)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(bad)))
     with pytest.warns(AcompPluginWarning, match=problem):
         registry.register_plugin(plugin, name="bad")
     assert "testz-bad" not in {r.driver_name for r in registry.records()}
 
 
 def test_not_a_driver_class_is_refused(registry: Registry) -> None:
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(object)))
-    with pytest.warns(AcompPluginWarning, match="not a subclass of acomp.Driver"):
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(object)))
+    with pytest.warns(AcompPluginWarning, match="not a subclass of acomp.driver.Driver"):
         registry.register_plugin(plugin, name="notadriver")
 
 
@@ -162,7 +162,7 @@ def test_plugin_loaded_hook_sees_each_plugin_after_its_drivers(registry: Registr
     seen: list[tuple[str, bool]] = []
 
     class Observer:
-        @acomp.hookimpl
+        @acomp.driver.hookimpl
         def acomp_plugin_loaded(self, registry: Registry, plugin_name: str) -> None:
             drivers = {r.driver_name for r in registry.records() if r.plugin == plugin_name}
             seen.append((plugin_name, "testz-late2" in drivers))
@@ -171,6 +171,6 @@ def test_plugin_loaded_hook_sees_each_plugin_after_its_drivers(registry: Registr
         driver_name = "testz-late2"
 
     registry.register_plugin(Observer(), name="observer")
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Late)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Late)))
     registry.register_plugin(plugin, name="late2")
     assert seen == [("observer", False), ("late2", True)]

@@ -35,7 +35,7 @@ def _deflate(src: Any, cap: int) -> bytes:
     return out
 
 
-class Honest(acomp.Driver):
+class Honest(acomp.driver.Driver):
     alg_name = "hostile"
     driver_name = "hostile-honest"
     wire_format = "deflate"
@@ -44,7 +44,7 @@ class Honest(acomp.Driver):
         return _deflate(src, capacity)
 
     def decompress(self, src: Any, capacity: int) -> bytes:
-        return acomp.lib.inflate_bounded(src, capacity)
+        return acomp.driver.inflate_bounded(src, capacity)
 
 
 class ShortDecompress(Honest):
@@ -90,7 +90,7 @@ class _Batching(Honest):
     batch_size = 8
     async_batching = True  # so zswap gives it batches of 8
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return [_deflate(s, c) for s, c in zip(srcs, capacities)]
 
 
@@ -99,21 +99,21 @@ class BatchRaises(_Batching):
 
     driver_name = "hostile-batchraise"
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         raise ZeroDivisionError("hostile batch hook")
 
 
 class BatchOverrun(_Batching):
     driver_name = "hostile-batchoverrun"
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return [b"\xcc" * (c + 100) for c in capacities]
 
 
 class BatchTooFew(_Batching):
     driver_name = "hostile-batchfew"
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return super().batch_compress(srcs, capacities)[:-1]
 
 
@@ -123,7 +123,7 @@ class BatchInterrupted(_Batching):
     driver_name = "hostile-batchkbd"
     calls = 0
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         type(self).calls += 1
         if type(self).calls == 2:
             raise KeyboardInterrupt
@@ -144,7 +144,7 @@ class BlackHole(Honest):
 
     driver_name = "hostile-blackhole"
 
-    def submit(self, op: Any, src: Any, capacity: int, done: Any) -> bool:
+    def submit(self, op: Any, req: Any, capacity: int, done: Any) -> bool:
         return True
 
 
@@ -169,10 +169,10 @@ def hostile_plugin() -> Iterator[None]:
         for d in DRIVERS:
             register(d)
 
-    acomp.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(register)), PLUGIN)
+    acomp.driver.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(register)), PLUGIN)
     BatchInterrupted.calls = 0
     yield
-    acomp.unregister_plugin(PLUGIN)
+    acomp.driver.unregister_plugin(PLUGIN)
     with pytest.raises(acomp.AlgorithmNotFound):
         acomp.alloc("hostile-honest")
 
@@ -379,7 +379,7 @@ def test_never_completing_driver_polled_in_a_chain_is_bounded() -> None:
     tfm = acomp.alloc("hostile-blackhole")
     reqs = [acomp.Request(p, bytearray(2 * PAGE_SIZE), flags=acomp.RequestFlags.POLL) for p in pages(4)]
     timed_out: list[acomp.Request] = []
-    acomp.chain.do_async_req_chain(
+    acomp.driver.do_async_req_chain(
         reqs,
         submit=lambda r: tfm.submit(r),
         poll=lambda r: tfm.poll(r) != -errno.EAGAIN,
@@ -388,7 +388,7 @@ def test_never_completing_driver_polled_in_a_chain_is_bounded() -> None:
     )
     assert timed_out == reqs
     with pytest.raises(acomp.TimedOut, match="4 chained requests did not complete"):
-        acomp.chain.do_async_req_chain(
+        acomp.driver.do_async_req_chain(
             [acomp.Request(p, bytearray(2 * PAGE_SIZE), flags=acomp.RequestFlags.POLL) for p in pages(4)],
             submit=lambda r: tfm.submit(r),
             poll=lambda r: tfm.poll(r) != -errno.EAGAIN,

@@ -63,13 +63,13 @@ def peak_bytes(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-class Recorder(acomp.Driver):
+class Recorder(acomp.driver.Driver):
     """A batching, segmenting driver that records the source sizes its hooks were given."""
 
     alg_name = "bounds"
     driver_name = "bounds-batch"
     batch_size = 4
-    features = acomp.Feature.REQ_CHAIN | acomp.Feature.REQ_SEG
+    features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
     seen: list[int] = []
 
     def compress(self, src: Any, capacity: int) -> bytes:
@@ -77,9 +77,9 @@ class Recorder(acomp.Driver):
         return b"\x01" * min(8, capacity)
 
     def decompress(self, src: Any, capacity: int) -> bytes:
-        return acomp.lib.inflate_bounded(src, capacity)
+        return acomp.driver.inflate_bounded(src, capacity)
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return [self.compress(s, c) for s, c in zip(srcs, capacities)]
 
 
@@ -88,7 +88,7 @@ class Gate(Recorder):
 
     driver_name = "bounds-gate"
     batch_size = 1
-    features = acomp.Feature.NONE
+    features = acomp.driver.Feature.NONE
     gate = threading.Event()
 
     def compress(self, src: Any, capacity: int) -> bytes:
@@ -102,10 +102,10 @@ def bounds_plugin() -> Iterator[None]:
         register(Recorder)
         register(Gate)
 
-    acomp.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(register)), PLUGIN)
+    acomp.driver.register_plugin(types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(register)), PLUGIN)
     Recorder.seen.clear()
     yield
-    acomp.unregister_plugin(PLUGIN)
+    acomp.driver.unregister_plugin(PLUGIN)
 
 
 @pytest.fixture(scope="module")
@@ -232,20 +232,20 @@ def test_batch_size_bounds() -> None:
     assert Recorder.seen == []  # refused before the hook ran
     assert tfm.batch_compress(reqs[: tfm.batch_size]) is True
 
-    def claim(n: int) -> type[acomp.Driver]:
+    def claim(n: int) -> type[acomp.driver.Driver]:
         return type(f"Claims{n}", (Recorder,), {"driver_name": f"bounds-claims-{n}", "batch_size": n})
 
     plugin = types.SimpleNamespace(
-        acomp_register_drivers=acomp.hookimpl(lambda register: [register(claim(1024)), register(claim(1025))])
+        acomp_register_drivers=acomp.driver.hookimpl(lambda register: [register(claim(1024)), register(claim(1025))])
     )
     with pytest.warns(AcompPluginWarning, match=r"Claims1025.*batch_size must be an int in 1\.\.1024"):
-        acomp.register_plugin(plugin, "bounds-claims")
+        acomp.driver.register_plugin(plugin, "bounds-claims")
     try:
         assert acomp.alloc("bounds-claims-1024").batch_size == 1024
         with pytest.raises(acomp.AlgorithmNotFound):
             acomp.alloc("bounds-claims-1025")
     finally:
-        acomp.unregister_plugin("bounds-claims")
+        acomp.driver.unregister_plugin("bounds-claims")
 
 
 # -- engine queue depth and backlog ----------------------------------------------------------
@@ -310,8 +310,8 @@ def test_warning_free_registration() -> None:
     """The fixture's plugin registers without warnings (so the refusals above are the drivers')."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        acomp.unregister_plugin(PLUGIN)
-        acomp.register_plugin(
-            types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(Recorder))),
+        acomp.driver.unregister_plugin(PLUGIN)
+        acomp.driver.register_plugin(
+            types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(Recorder))),
             PLUGIN,
         )

@@ -91,7 +91,7 @@ def test_submit_completes_once_from_an_engine(mode: str) -> None:
         threads.append(threading.current_thread().name)
         done.set()
 
-    assert drv.submit("compress", b"abc" * 1000, 8192, cb)
+    assert drv.submit("compress", acomp.Request(b"abc" * 1000), 8192, cb)
     assert done.wait(10)
     assert len(results) == 1 and isinstance(results[0], bytes)
     assert threads[0].startswith("iaa") and threads[0] != threading.current_thread().name
@@ -100,7 +100,7 @@ def test_submit_completes_once_from_an_engine(mode: str) -> None:
 
 def test_sync_mode_has_no_native_submit() -> None:
     drv = _driver("sync")
-    assert drv.submit("compress", b"x", 100, lambda r: None) is False
+    assert drv.submit("compress", acomp.Request(b"x"), 100, lambda r: None) is False
     drv.close()
 
 

@@ -117,7 +117,7 @@ def test_timeout_disables_the_driver(drv: DeflateIaaDriver, real_pages: list[byt
     with pytest.raises(IaaDisabled) as exc:
         drv.compress(b"x" * 100, 200)
     assert exc.value.errno == errno.ENODEV
-    assert drv.submit("compress", b"x", 100, lambda r: None) is False
+    assert drv.submit("compress", acomp.Request(b"x"), 100, lambda r: None) is False
     before = acomp_iaa.stats()["total_sw_decomp_calls"]
     assert drv.decompress(comp, 4096) == real_pages[0]
     assert acomp_iaa.stats()["total_sw_decomp_calls"] == before + 1
@@ -131,7 +131,7 @@ def test_timeout_on_async_submit_completes_with_etimedout() -> None:
     acomp_iaa.inject_fault("timeout")
     got: list[object] = []
     ev = threading.Event()
-    assert d.submit("compress", b"y" * 100, 200, lambda r: (got.append(r), ev.set()))
+    assert d.submit("compress", acomp.Request(b"y" * 100), 200, lambda r: (got.append(r), ev.set()))
     assert ev.wait(10)
     assert isinstance(got[0], TimedOut)
     d.close()

@@ -48,7 +48,7 @@ def deflate(src: BufferLike, wbits: int = RAW_WRITE) -> bytes:
     return c.compress(src) + c.flush()
 
 
-class GoodDeflate(acomp.Driver):
+class GoodDeflate(acomp.driver.Driver):
     """A correct one-buffer driver."""
 
     alg_name = "kitdeflate"
@@ -72,7 +72,7 @@ class GoodBatchingDeflate(GoodDeflate):
     priority = 90
     batch_size = 4
     async_batching = True
-    features = acomp.Feature.REQ_CHAIN | acomp.Feature.REQ_SEG
+    features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
@@ -80,8 +80,8 @@ class GoodBatchingDeflate(GoodDeflate):
 
     def _run(
         self, fn: Callable[[BufferLike, int], bytes], srcs: Sequence[BufferLike], caps: Sequence[int]
-    ) -> list[acomp.Result]:
-        def one(src: BufferLike, cap: int) -> acomp.Result:
+    ) -> list[acomp.driver.Result]:
+        def one(src: BufferLike, cap: int) -> acomp.driver.Result:
             try:
                 return fn(src, cap)
             except acomp.AcompError as exc:
@@ -89,10 +89,10 @@ class GoodBatchingDeflate(GoodDeflate):
 
         return list(self._pool.map(one, srcs, caps))
 
-    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return self._run(self.compress, srcs, capacities)
 
-    def batch_decompress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_decompress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return self._run(self.decompress, srcs, capacities)
 
     def close(self) -> None:
@@ -172,7 +172,7 @@ class BatchFirstOnly(GoodDeflate):
     driver_name = "kitdeflate-firstonly"
     batch_size = 8
 
-    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return super().batch_compress(srcs[:1], capacities[:1])
 
 
@@ -182,7 +182,7 @@ class BatchSameResult(GoodDeflate):
     driver_name = "kitdeflate-sameresult"
     batch_size = 8
 
-    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         first = super().batch_compress(srcs[:1], capacities[:1])[0]
         return [first] * len(srcs)
 
@@ -198,14 +198,15 @@ class DoubleCompletion(GoodDeflate):
     """A native async path that calls its completion twice."""
 
     driver_name = "kitdeflate-doublecb"
-    features = acomp.Feature.ASYNC
+    features = acomp.driver.Feature.ASYNC
 
-    def submit(self, op: Op, src: BufferLike, capacity: int, done: Callable[[acomp.Result], None]) -> bool:
+    def submit(self, op: Op, req: acomp.Request, capacity: int, done: Callable[[acomp.driver.Result], None]) -> bool:
+        src = req.src
         fn = self.compress if op == "compress" else self.decompress
 
         def work() -> None:
             try:
-                res: acomp.Result = fn(src, capacity)
+                res: acomp.driver.Result = fn(src, capacity)
             except acomp.AcompError as exc:
                 res = exc
             done(res)
@@ -234,13 +235,14 @@ class SharedDescriptor(GoodDeflate):
     """
 
     driver_name = "kitdeflate-onedescriptor"
-    features = acomp.Feature.ASYNC
+    features = acomp.driver.Feature.ASYNC
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         self._descriptor_src: BufferLike = b""
 
-    def submit(self, op: Op, src: BufferLike, capacity: int, done: Callable[[acomp.Result], None]) -> bool:
+    def submit(self, op: Op, req: acomp.Request, capacity: int, done: Callable[[acomp.driver.Result], None]) -> bool:
+        src = req.src
         if op == "compress":
             self._descriptor_src = src
 
@@ -248,7 +250,7 @@ class SharedDescriptor(GoodDeflate):
             time.sleep(0.002)  # the device's latency
             try:
                 if op == "compress":
-                    res: acomp.Result = self.compress(self._descriptor_src, capacity)
+                    res: acomp.driver.Result = self.compress(self._descriptor_src, capacity)
                 else:
                     res = self.decompress(src, capacity)
             except acomp.AcompError as exc:
@@ -303,10 +305,10 @@ class ZlibWrapped(GoodDeflate):
 class KitPlugin:
     """A plugin object registering the given driver classes."""
 
-    def __init__(self, *drivers: type[acomp.Driver]) -> None:
+    def __init__(self, *drivers: type[acomp.driver.Driver]) -> None:
         self.drivers = drivers
 
-    @acomp.hookimpl
-    def acomp_register_drivers(self, register: Callable[[type[acomp.Driver]], None]) -> None:
+    @acomp.driver.hookimpl
+    def acomp_register_drivers(self, register: Callable[[type[acomp.driver.Driver]], None]) -> None:
         for cls in self.drivers:
             register(cls)

@@ -29,16 +29,16 @@ def register() -> Iterator[Register]:
     """Register driver classes under a throwaway plugin; removed after the test."""
     names: list[str] = []
 
-    def _register(*drivers: type[acomp.Driver]) -> str:
+    def _register(*drivers: type[acomp.driver.Driver]) -> str:
         name = f"kit-test-{len(names)}-{drivers[0].driver_name}"
-        got = acomp.get_registry().register_plugin(kd.KitPlugin(*drivers), name=name)
+        got = acomp.registry.get_registry().register_plugin(kd.KitPlugin(*drivers), name=name)
         assert got == name
         names.append(name)
         return name
 
     yield _register
     for name in names:
-        acomp.get_registry().unregister_plugin(name)
+        acomp.registry.get_registry().unregister_plugin(name)
 
 
 def run_kit(driver: str) -> ConformanceError:
@@ -111,7 +111,7 @@ def test_a_bare_value_error_fails_corrupt_input(register: Register) -> None:
 
 
 def test_batch_size_without_a_hook_is_refused_at_registration(register: Register) -> None:
-    with pytest.warns(acomp.AcompPluginWarning, match="batch_size=8 claimed without a batch_compress hook"):
+    with pytest.warns(acomp.driver.AcompPluginWarning, match="batch_size=8 claimed without a batch_compress hook"):
         register(kd.ClaimsBatchWithoutHook)
     assert "kitdeflate-nohook" not in {r.driver_name for r in acomp.algorithms()}
     err = run_kit("kitdeflate-nohook")
@@ -261,10 +261,12 @@ def test_suite_needs_a_driver() -> None:
 
 @pytest.fixture(scope="class")
 def _good_registered() -> Iterator[None]:
-    name = acomp.get_registry().register_plugin(kd.KitPlugin(kd.GoodDeflate, kd.GoodBatchingDeflate), "kit-suite-good")
+    name = acomp.registry.get_registry().register_plugin(
+        kd.KitPlugin(kd.GoodDeflate, kd.GoodBatchingDeflate), "kit-suite-good"
+    )
     assert name == "kit-suite-good"
     yield
-    acomp.get_registry().unregister_plugin("kit-suite-good")
+    acomp.registry.get_registry().unregister_plugin("kit-suite-good")
 
 
 @pytest.mark.usefixtures("_good_registered")

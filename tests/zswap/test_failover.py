@@ -18,7 +18,7 @@ from acomp.zswap import Zswap
 PAGE = acomp.PAGE_SIZE
 
 
-class FlakyDevice(acomp.Driver):
+class FlakyDevice(acomp.driver.Driver):
     """A device driver of algorithm ``deflate`` that can be switched off (as after a timeout)."""
 
     alg_name = "deflate"
@@ -26,7 +26,7 @@ class FlakyDevice(acomp.Driver):
     priority = 400
     batch_size = 8
     async_batching = True
-    features = acomp.Feature.DEVICE | acomp.Feature.REQ_CHAIN
+    features = acomp.driver.Feature.DEVICE | acomp.driver.Feature.REQ_CHAIN
     wire_format = "deflate"
     state = "bound"
     lock = threading.Lock()
@@ -49,16 +49,16 @@ class FlakyDevice(acomp.Driver):
 
     def decompress(self, src: Any, capacity: int) -> bytes:
         self._alive()
-        return acomp.lib.inflate_bounded(src, capacity)
+        return acomp.driver.inflate_bounded(src, capacity)
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         return super().batch_compress(srcs, capacities)
 
 
 @pytest.fixture
 def flaky() -> Iterator[type[FlakyDevice]]:
     reg = get_registry()
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(FlakyDevice)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(FlakyDevice)))
     reg.register_plugin(plugin, name="flakydev")
     FlakyDevice.state = "bound"
     yield FlakyDevice
@@ -151,7 +151,7 @@ class LoneDevice(FlakyDevice):
 @pytest.fixture
 def lone() -> Iterator[type[LoneDevice]]:
     reg = get_registry()
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(LoneDevice)))
+    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(LoneDevice)))
     reg.register_plugin(plugin, name="lonedev")
     LoneDevice.state = "bound"
     yield LoneDevice

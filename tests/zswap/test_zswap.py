@@ -195,8 +195,10 @@ class ZfaultOwnFormat(Zfault):
 
 
 def test_decompress_failure_surfaces_and_keeps_entry() -> None:
-    reg = acomp.get_registry()
-    plugin = types.SimpleNamespace(acomp_register_drivers=acomp.hookimpl(lambda register: register(ZfaultOwnFormat)))
+    reg = acomp.registry.get_registry()
+    plugin = types.SimpleNamespace(
+        acomp_register_drivers=acomp.driver.hookimpl(lambda register: register(ZfaultOwnFormat))
+    )
     reg.register_plugin(plugin, name="zfault-own")
     try:
         with Zswap("zfault-ownformat") as z:

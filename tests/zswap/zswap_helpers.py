@@ -40,7 +40,7 @@ def _inflate(src: Any, cap: int) -> bytes:
     return out
 
 
-class ZtestBatch(acomp.Driver):
+class ZtestBatch(acomp.driver.Driver):
     alg_name = "ztest"
     driver_name = "ztest-batch"
     priority = 100
@@ -60,10 +60,10 @@ class ZtestBatch(acomp.Driver):
     def decompress(self, src: Any, capacity: int) -> bytes:
         return _inflate(src, capacity)
 
-    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.Result]:
+    def batch_compress(self, srcs: Sequence[Any], capacities: Sequence[int]) -> list[acomp.driver.Result]:
         with self._lock:
             self.batch_calls.append(len(srcs))
-        out: list[acomp.Result] = []
+        out: list[acomp.driver.Result] = []
         for s, c in zip(srcs, capacities):
             try:
                 out.append(_deflate(s, c))
@@ -72,7 +72,7 @@ class ZtestBatch(acomp.Driver):
         return out
 
 
-class ZtestSingle(acomp.Driver):
+class ZtestSingle(acomp.driver.Driver):
     alg_name = "ztest1"
     driver_name = "ztest-single"
     wire_format = "deflate"
@@ -109,14 +109,14 @@ class Faults:
         return True
 
 
-class Zfault(acomp.Driver):
+class Zfault(acomp.driver.Driver):
     alg_name = "zfault"
     driver_name = "zfault-generic"
     wire_format = "deflate"
 
     def compress(self, src: Any, capacity: int) -> bytes:
         if Faults.take("compress"):
-            raise acomp.error_from_errno(Faults.compress_errno, "injected compress fault")
+            raise acomp.errors.error_from_errno(Faults.compress_errno, "injected compress fault")
         return _deflate(src, capacity)
 
     def decompress(self, src: Any, capacity: int) -> bytes:
@@ -126,7 +126,7 @@ class Zfault(acomp.Driver):
 
 
 class TestPlugin:
-    @acomp.hookimpl
+    @acomp.driver.hookimpl
     def acomp_register_drivers(self, register: Any) -> None:
         register(ZtestBatch)
         register(ZtestSingle)

@@ -48,11 +48,11 @@ class CapabilityProperties(ConcurrencyProperties):
         if rec.batch_size < 1:
             self.fail(P, f"record batch_size={rec.batch_size} (must be >= 1)")
         if not (isinstance(rec.driver_cls, type) and issubclass(rec.driver_cls, Driver)):
-            self.fail(P, f"record driver_cls {rec.driver_cls!r} is not an acomp.Driver subclass")
-        if acomp.get_registry().lookup(self.driver) != rec:
+            self.fail(P, f"record driver_cls {rec.driver_cls!r} is not an acomp.driver.Driver subclass")
+        if acomp.registry.get_registry().lookup(self.driver) != rec:
             self.fail(P, f"lookup({self.driver!r}) does not give the listed record")
         same_alg = [r for r in acomp.algorithms() if r.alg_name == rec.alg_name]
-        best = acomp.get_registry().lookup(rec.alg_name)
+        best = acomp.registry.get_registry().lookup(rec.alg_name)
         if best.priority != max(r.priority for r in same_alg):
             self.fail(
                 P, f"lookup({rec.alg_name!r}) gave {best.driver_name} (priority {best.priority}), not the highest"

@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 BZ2_DEF_LEVEL = 1
 
 
-class Bz2Generic(acomp.Driver):
+class Bz2Generic(acomp.driver.Driver):
     """Software bzip2 (whole ``.bz2`` streams: magic, blocks, CRCs)."""
 
     alg_name = "bz2"
@@ -77,6 +77,6 @@ class Bz2Generic(acomp.Driver):
         return slen + slen // 100 + 600
 
 
-@acomp.hookimpl
-def acomp_register_drivers(register: Callable[[type[acomp.Driver]], None]) -> None:
+@acomp.driver.hookimpl
+def acomp_register_drivers(register: Callable[[type[acomp.driver.Driver]], None]) -> None:
     register(Bz2Generic)

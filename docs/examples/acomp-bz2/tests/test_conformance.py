@@ -16,7 +16,7 @@ class TestBz2Conformance(acomp.testing.ConformanceSuite):
 
 
 def test_discovered_through_the_entry_point() -> None:
-    rec = acomp.get_registry().lookup("bz2")  # by algorithm name: the best bz2 driver
+    rec = acomp.registry.get_registry().lookup("bz2")  # by algorithm name: the best bz2 driver
     assert rec.driver_name == "bz2-generic"
     assert rec.plugin == "bz2"  # the entry point's name
     assert rec.driver_cls is acomp_bz2.Bz2Generic
