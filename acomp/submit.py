@@ -14,17 +14,16 @@ import itertools
 import warnings
 from typing import TYPE_CHECKING
 
-from acomp import transform as tfm_mod
 from acomp.driver import Op, Result
 from acomp.engine import get_engine
-from acomp.errors import AcompError, InvalidArgument, TimedOut
+from acomp.errors import AcompError, InvalidArgument
 from acomp.registry import AcompPluginWarning
 from acomp.request import DONE, PENDING, Request, RequestFlags
 
 if TYPE_CHECKING:
     from acomp.transform import Transform
 
-__all__ = ["complete", "poll", "submit", "submit_one", "submit_quiet", "time_out"]
+__all__ = ["complete", "poll", "submit", "submit_one", "submit_quiet"]
 
 
 def submit(tfm: Transform, req: Request, op: Op = "compress") -> int:
@@ -107,13 +106,6 @@ def submit_quiet(tfm: Transform, req: Request, op: Op) -> None:
         submit_one(tfm, req, op)
     except AcompError as exc:
         req.dlen, req.err, req._state = 0, exc, DONE
-
-
-def time_out(tfm: Transform, req: Request) -> None:
-    req.dlen = 0
-    req._complete(
-        TimedOut(f"{tfm.driver_name} (plugin {tfm.record.plugin!r}) did not complete in {tfm_mod.CHAIN_TIMEOUT}s")
-    )
 
 
 def complete(tfm: Transform, req: Request, res: Result, cap: int, op: Op) -> None:

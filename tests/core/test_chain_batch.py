@@ -6,7 +6,6 @@ import errno
 import os
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -154,20 +153,28 @@ def test_chains_and_batches_from_several_threads(registry: Registry, driver: str
 
 
 def test_chain_generic_executors_are_generic_over_items() -> None:
-    done: dict[int, int] = {}
+    polls: dict[int, int] = {}
     submitted: list[int] = []
-    polls: Callable[[int], bool] = lambda item: done.setdefault(item, 0) >= 0 and bool(  # noqa: E731
-        done.__setitem__(item, done[item] + 1) or done[item] > 2
-    )
-    acomp.driver.do_async_req_chain([1, 2, 3], submitted.append, polls)
-    assert submitted == [1, 2, 3] and all(v == 3 for v in done.values())
-    timed_out: list[int] = []
-    acomp.driver.do_async_req_chain(
-        [7], lambda _: None, lambda _: False, timeout=0.01, on_timeout=timed_out.append
-    )
-    assert timed_out == [7]
-    with pytest.raises(acomp.TimedOut):
-        acomp.driver.do_async_req_chain([7], lambda _: None, lambda _: False, timeout=0.01)
+
+    def submit(item: int) -> int:
+        submitted.append(item)
+        return -errno.EINVAL if item == 2 else -errno.EINPROGRESS
+
+    def poll(item: int) -> int:
+        polls[item] = polls.get(item, 0) + 1
+        return 0 if polls[item] > 2 else -errno.EAGAIN
+
+    # A member whose submit fails keeps its own code and is never polled.
+    assert acomp.driver.do_async_req_chain([1, 2, 3], submit, poll) == [0, -errno.EINVAL, 0]
+    assert submitted == [1, 2, 3] and polls == {1: 3, 3: 3}
+    # v5 err_prop: the head's failed submit fails every request, none other submitted.
+    submitted.clear()
+    assert acomp.driver.do_async_req_chain([2, 1, 3], submit, poll) == [-errno.EINVAL] * 3
+    assert submitted == [2]
+    # acomp only: a bound on polling.
+    never = acomp.driver.do_async_req_chain([7], lambda _: -errno.EINPROGRESS, lambda _: -errno.EAGAIN, timeout=0.01)
+    assert never == [-errno.ETIMEDOUT]
+    assert acomp.driver.do_req_chain([1, 2], lambda i: -i) == [-1, -2]
 
 
 def test_chaining_misuse_is_einval() -> None:
