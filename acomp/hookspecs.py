@@ -14,7 +14,7 @@ A plugin is a module (or object) registered under the entry-point group
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -63,6 +63,24 @@ def acomp_register_commands(subparsers: argparse._SubParsersAction[Any]) -> None
     exit status.  Raise :class:`acomp.AcompError` (or ``acomp.cli.CliError``)
     for a one-line error.  A plugin whose hook raises loses its commands, not
     the CLI.
+    """
+
+
+@hookspec(firstresult=True)
+def acomp_model_latency(
+    driver_name: str, op: str, sizes: Sequence[tuple[int, int]], batching: str
+) -> list[float] | None:
+    """Modelled latency (ns) of the calls that would process ``sizes`` on ``driver_name`` (acomp only).
+
+    For a driver backed by a modelled device (the emulated IAA's timing model).
+    ``op`` is ``"compress"`` or ``"decompress"``; ``sizes`` holds one
+    ``(slen, dlen)`` pair per page, in order; ``batching`` is ``"async"``
+    (batches of the driver's batch size, submitted together and polled),
+    ``"sync"`` (the same batches as sync request chaining) or ``"none"`` (one
+    request per call).  Returns one latency per call, in call order (a batch
+    of 8 pages is one call), or ``None`` when the plugin does not model
+    ``driver_name`` (``firstresult``: the first answer wins).  Numbers are
+    the model's, never measured: label them so.
     """
 
 
