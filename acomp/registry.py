@@ -20,7 +20,7 @@ import pluggy
 
 from acomp import hookspecs
 from acomp.driver import Driver
-from acomp.errors import AlgorithmNotFound, InvalidArgument
+from acomp.errors import AcompPluginWarning, AlgorithmNotFound, InvalidArgument
 from acomp.records import AlgorithmRecord
 
 __all__ = [
@@ -33,10 +33,6 @@ __all__ = [
 ENTRY_POINT_GROUP = "acomp.plugins"
 AUTOLOAD_ENV = "ACOMP_DISABLE_PLUGIN_AUTOLOAD"
 ALLOWLIST_ENV = "ACOMP_PLUGINS"
-
-
-class AcompPluginWarning(UserWarning):
-    """A plugin could not be imported or registered, or registered a bad driver."""
 
 
 def _warn(message: str) -> None:
@@ -206,6 +202,8 @@ def _validate_driver(driver_cls: Any) -> str | None:
         return "batch_size must be an int in 1..1024"
     if driver_cls.batch_size > 1 and driver_cls.batch_compress is Driver.batch_compress:
         return f"batch_size={driver_cls.batch_size} claimed without a batch_compress hook"
+    if driver_cls.async_batching and driver_cls.batch_compress is Driver.batch_compress:
+        return "async_batching claimed without a batch_compress hook"
     return None
 
 

@@ -32,7 +32,7 @@ def test_algorithms_records_have_the_spec_fields(registry: Registry) -> None:
         200,
         "testplugin",
         4,
-        False,
+        True,
     )
     assert batch.chaining and batch.segmentation and not batch.is_async
 
