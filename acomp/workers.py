@@ -26,6 +26,7 @@ import errno
 import os
 import sys
 import threading
+import traceback
 import types
 from collections import deque
 from collections.abc import Callable
@@ -55,8 +56,12 @@ def report_unraisable(message: str, exc: BaseException, obj: object = None) -> N
         exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__, err_msg=message, object=obj
     )
     try:
-        sys.unraisablehook(cast(Any, args))
-    except BaseException:  # a broken hook must not kill the reporter either
+        try:
+            sys.unraisablehook(cast(Any, args))
+        except TypeError:  # the default (C) hook takes only its own type: write what it would
+            sys.stderr.write(f"Exception ignored in: {obj!r} ({message})\n")
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    except BaseException:  # a broken hook or stderr must not kill the reporter either
         pass
 
 
