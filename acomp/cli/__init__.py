@@ -1,14 +1,16 @@
 """The ``acomp`` command line (also ``python -m acomp``).
 
 Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
-``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`, format in
-:mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`; measurement in
-:mod:`acomp.cli.bench_measure`, raw library calls in :mod:`acomp.cli.bench_raw`),
-``zswap`` (:mod:`acomp.cli.zswap_cmd`; the workload in :mod:`acomp.cli.usemem`),
-``seed`` (:mod:`acomp.cli.seed`; tables in :mod:`acomp.cli.seed_latency` and
-:mod:`acomp.cli.seed_usemem`) and ``corpus`` (:mod:`acomp.cli.corpus`).  Shared
-argument types and allocation: :mod:`acomp.cli.common`; tables, JSON and the
-progress bar: :mod:`acomp.cli.output`.  Documentation: ``docs/cli.md``.
+``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`; their
+format in :mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`),
+``zswap`` (:mod:`acomp.cli.zswap`; the usemem-like workload it shares with
+``seed`` in :mod:`acomp.cli.usemem`), ``corpus`` (:mod:`acomp.cli.corpus`, with
+the corpus itself) and ``seed`` (:mod:`acomp.cli.seed`, moving to the IAA
+plugin).  Plugins add commands through the ``acomp_register_commands`` hook.
+Shared by several commands: the page sources (:mod:`acomp.cli.pages`), the raw
+library calls (:mod:`acomp.cli.bench_raw`), argument types
+(:mod:`acomp.cli.common`), files (:mod:`acomp.cli.fileio`) and tables, JSON and
+progress bars (:mod:`acomp.cli.output`).  Documentation: ``docs/cli.md``.
 
 Every failure is one line on stderr, ``acomp: error: <what>``, and a non-zero
 exit status (2 for bad usage, 1 otherwise, 130 when interrupted); never a
@@ -41,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import bench, compress, corpus, decompress, seed, zswap_cmd
+    from acomp.cli import bench, compress, corpus, decompress, seed, zswap
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_parser(sub)
     decompress.add_parser(sub)
     bench.add_parser(sub)
-    zswap_cmd.add_parser(sub)
+    zswap.add_parser(sub)
     seed.add_parser(sub)
     corpus.add_parser(sub)
     _plugin_commands(sub)

@@ -9,7 +9,7 @@ then the swap file, which lives in a temporary directory) -- i.e. every page
 written goes through reclaim, a simplification of usemem under
 ``memory.high``.  Then every page is swapped back in and compared with what
 was written.  :func:`run_workload` returns the metrics, the zswap and swap
-counters and the verification result; :mod:`acomp.cli.zswap_cmd` renders them.
+counters and the verification result; :mod:`acomp.cli.zswap` renders them.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 import attrs
 
 import acomp
+from acomp.cli.corpus import DEFAULT_SEED, Corpus
 from acomp.cli.output import Progress
-from acomp.corpus import DEFAULT_SEED, Corpus
 from acomp.request import PAGE_SIZE
 from acomp.transform import Transform
 from acomp.zswap import SwapDevice, Zswap

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("acomp.zswap")
 
 import acomp
-from acomp.cli.zswap_cmd import folio_plan, parse_folio_sizes
+from acomp.cli.zswap import folio_plan, parse_folio_sizes
 
 
 def test_table(cli) -> None:  # type: ignore[no-untyped-def]

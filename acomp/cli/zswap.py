@@ -38,10 +38,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import acomp
-from acomp.cli.common import alloc_tfm, load_corpus, parse_params, percent_type, positive_int, size_type
+from acomp.cli.common import alloc_tfm, parse_params, percent_type, positive_int, size_type
+from acomp.cli.corpus import DEFAULT_SEED
 from acomp.cli.output import CliError, Progress, dump_json, fmt_int, fmt_num, fmt_pct, render_table
+from acomp.cli.pages import load_corpus
 from acomp.cli.usemem import SEED_MIX, WorkloadConfig, folio_plan, parse_folio_sizes, run_workload
-from acomp.corpus import DEFAULT_SEED
 from acomp.zswap.stats import DEBUGFS_COUNTERS, VMSTAT_COUNTERS
 
 __all__ = ["WorkloadConfig", "add_parser", "folio_plan", "parse_folio_sizes", "render", "run", "run_workload"]
