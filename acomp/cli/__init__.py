@@ -13,17 +13,23 @@ library calls (:mod:`acomp.cli.bench_raw`), argument types
 progress bars (:mod:`acomp.cli.output`).  Documentation: ``docs/cli.md``.
 
 Every failure is one line on stderr, ``acomp: error: <what>``, and a non-zero
-exit status (2 for bad usage, 1 otherwise, 130 when interrupted); never a
-traceback, unless ``ACOMP_DEBUG=1`` asks for one.
+exit status (2 for bad usage, 1 otherwise, 130 when interrupted by Ctrl-C, 143
+by SIGTERM: both unwind, so no temporary file stays behind); never a
+traceback, unless ``ACOMP_DEBUG=1`` asks for one.  A reader that goes away
+(``acomp ... -o - | head``) ends the run quietly with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import acomp
@@ -32,6 +38,31 @@ from acomp.cli.output import CliError
 __all__ = ["main"]
 
 _DEBUG_ENV = "ACOMP_DEBUG"
+#: Errors only a write can get: the disk is full, a quota or a file size limit is reached.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` block unwinds."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While ``main`` runs: SIGTERM raises :class:`_Terminated` (only from the main thread, only over SIG_DFL)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not (
+        signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +113,16 @@ def _plugin_commands(sub: argparse._SubParsersAction[Any]) -> None:
             )
 
 
+def _flush_stdout() -> None:
+    """Flush what the command printed, so a full disk is an error here, not at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise CliError(f"cannot write standard output: {exc.strerror or exc}") from None
+
+
 def _error(message: str) -> None:
     text = " ".join(str(message).split())  # one line, whatever the message held
     print(f"acomp: error: {text}", file=sys.stderr)
@@ -91,7 +132,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``acomp`` command line; returns the exit status."""
     debug = os.environ.get(_DEBUG_ENV, "") not in ("", "0") or "--debug" in (argv or sys.argv[1:])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _sigterm_unwinds():
         if not debug:
             # Plugins that fail to load say so with a warning; `acomp list` reports them.
             warnings.simplefilter("ignore", acomp.driver.AcompPluginWarning)
@@ -101,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not getattr(args, "command", None):
                 parser.print_help(sys.stderr)
                 return 2
-            return int(args.func(args))
+            status = int(args.func(args))
+            _flush_stdout()
+            return status
         except CliError as exc:
             _error(str(exc))
             return exc.code
@@ -110,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             _error("interrupted")
             return 130
+        except _Terminated:
+            _error("terminated")
+            return 128 + signal.SIGTERM
         except BrokenPipeError:
             # The reader went away (e.g. `acomp list | head`): not an error of ours.
             try:
@@ -129,5 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:
             if debug:
                 raise
-            _error(f"internal error: {exc!r} (run with ACOMP_DEBUG=1 for a traceback)")
+            if isinstance(exc, OSError) and exc.errno in _FULL:
+                # A write of the command's own output (stdout, a plot) hit a full disk or a size limit.
+                _error(f"cannot write the output: {exc.strerror or exc}")
+            else:
+                _error(f"internal error: {exc!r} (run with ACOMP_DEBUG=1 for a traceback)")
             return 1
