@@ -74,7 +74,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import bench, compress, corpus, decompress, seed, zswap
+    from acomp.cli import advise, bench, compress, corpus, decompress, seed, zswap
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     decompress.add_parser(sub)
     bench.add_parser(sub)
     zswap.add_parser(sub)
+    advise.add_parser(sub)
     seed.add_parser(sub)
     corpus.add_parser(sub)
     _plugin_commands(sub)

@@ -97,4 +97,3 @@ def alloc_tfm(name: str, params: dict[str, object] | None = None) -> Transform:
         raise CliError(f"unknown algorithm {name!r} (known: {known or 'none'})") from None
     except acomp.AcompError as exc:
         raise CliError(f"cannot allocate {name!r}: {exc}") from None
-

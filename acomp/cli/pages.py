@@ -530,4 +530,3 @@ def load_corpus(pages: str | None, seed: int, default_pages: int, limit: int = K
     with dump_source(text, limit) as source:
         corpus = collect(source, limit)
     return attrs.evolve(corpus, kinds=("file",) * len(corpus), files_used={"file": 1})
-
