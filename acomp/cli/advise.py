@@ -31,6 +31,7 @@ from acomp.cli.common import parse_params, percent_type
 from acomp.cli.output import CliError, Progress, dump_json, fmt_num, pyplot, render_table, save_figure
 from acomp.cli.pagefacts import CodecFacts, PageFacts, percentile, zsmalloc_footprint
 from acomp.cli.pages import add_source_arguments, source_from_args
+from acomp.request import PAGE_SIZE
 
 __all__ = ["add_parser", "advise", "run"]
 
@@ -38,6 +39,8 @@ __all__ = ["add_parser", "advise", "run"]
 DEFAULT_PAGES = 4096
 _ZSWAP_PARAMS = "/sys/module/zswap/parameters"
 _MIB = 1 << 20
+#: The plot groups size classes into bins of this many bytes.
+_PLOT_BIN = 256
 
 
 def add_parser(sub: Any) -> None:
@@ -327,22 +330,27 @@ def render(description: str, counts: Any, skipped: int, rows: Sequence[dict[str,
 
 
 def plot(rows: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]], path: str, title: str) -> None:
+    """Left: modelled cost against pool footprint, per configuration; right: the size histogram per compressor."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    colours = {rec["driver"]: f"C{i % 10}" for i, rec in enumerate(records)}
     for r in rows:
         if r["sys_us_per_zswpout"] is None:
             continue
         x, y = r["sys_us_per_zswpout"], r["memory_bytes"] / _MIB
-        left.scatter([x], [y], marker="s" if r["timing"] == "model" else "o")
+        left.scatter([x], [y], color=colours[r["driver"]], marker="s" if r["timing"] == "model" else "o")
         left.annotate(r["configuration"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     left.set_xlabel("modelled sys µs per zswpout (lower is better)")
     left.set_ylabel("zswap pool + metadata, MiB (lower is better)")
     left.set_title("cost against footprint (square: timing model)", fontsize=9)
+    edges = list(range(0, PAGE_SIZE + 1, _PLOT_BIN))
     for rec in records:
         h = rec["size_histogram"]
-        if h["class_size"]:
-            right.step(h["class_size"], h["pages"], where="mid", label=rec["driver"])
-    right.set_xlabel("zsmalloc size class (bytes, object + handle)")
+        bins = [0] * (len(edges) - 1)
+        for size, pages in zip(h["class_size"], h["pages"]):
+            bins[min(len(bins) - 1, (size - 1) // _PLOT_BIN)] += pages
+        right.step(edges[1:], bins, where="pre", color=colours[rec["driver"]], label=rec["driver"])
+    right.set_xlabel(f"zsmalloc size class, bytes (object + handle; {_PLOT_BIN}-byte bins)")
     right.set_ylabel("stored pages")
     right.set_title("compressed sizes over zsmalloc's size classes", fontsize=9)
     right.legend(fontsize=8)
