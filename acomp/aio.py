@@ -1,8 +1,9 @@
-"""Awaitables for asyncio users: ``await acomp.aio.compress(tfm, req)``.
+"""acomp only: awaitables for asyncio users, ``await acomp.aio.compress(tfm, req)``.
 
 The request is submitted without blocking (:meth:`acomp.Transform.submit`); its
-completion, on whichever thread the driver completes it, resolves a future on
-the caller's event loop through ``call_soon_threadsafe``.
+completion, on whichever thread the driver or worker completes it, resolves a
+future on the caller's event loop through ``call_soon_threadsafe``.  A request
+that completed synchronously (``submit`` returned 0) is answered at once.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from acomp.errors import TimedOut
-from acomp.request import Request
+from acomp.errors import InvalidArgument, TimedOut
+from acomp.request import PENDING, Request
 
 if TYPE_CHECKING:
     from acomp.driver import Op
     from acomp.transform import Transform
 
-__all__ = ["compress", "decompress", "submit"]
+__all__ = ["DEFAULT_TIMEOUT", "compress", "decompress", "submit"]
 
 
 #: Default bound on an awaited request: a driver that never completes cannot hang the caller.
@@ -27,37 +28,43 @@ DEFAULT_TIMEOUT = 30.0
 async def submit(tfm: Transform, req: Request, op: Op = "compress", timeout: float | None = DEFAULT_TIMEOUT) -> int:
     """Submit ``req`` and wait for it (and its chain); return ``req.dlen``, raise ``req.err``.
 
-    After ``timeout`` seconds without completion :class:`~acomp.errors.TimedOut`
-    is raised (the request stays owned by the driver; do not reuse it).
+    For a chain, nothing is raised: check each request's ``err``.  After
+    ``timeout`` seconds without completion :class:`~acomp.errors.TimedOut` is
+    raised (the request stays owned by the driver; do not reuse it).
     """
+    if not isinstance(req, Request):
+        raise InvalidArgument(f"req must be an acomp.Request, got {type(req).__name__}")
+    if any(r._state == PENDING for r in req.requests()):
+        raise InvalidArgument("request already in flight")  # before touching the first awaiter's hook
     loop = asyncio.get_running_loop()
-    reqs = req.requests()
     future: asyncio.Future[None] = loop.create_future()
-    remaining = [len(reqs)]
 
     def settle() -> None:
         if not future.done():
             future.set_result(None)
 
     def on_done(_r: Request) -> None:  # on the completing thread, after the caller's callback
-        remaining[0] -= 1
-        if remaining[0] == 0:
+        try:
             loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop closed: the awaiter is gone, nobody to tell
+            pass
 
-    for r in reqs:
-        r._notify = on_done
+    # The head completes last, for a chain too.
+    req._notify = on_done
     try:
-        tfm.submit(req, op)
+        rc = tfm.submit(req, op)
     except BaseException:
-        for r in reqs:
-            r._notify = None
+        req._notify = None
         raise
-    try:
-        await asyncio.wait_for(asyncio.shield(future), timeout)
-    except asyncio.TimeoutError:
-        raise TimedOut(
-            f"{tfm.driver_name} (plugin {tfm.record.plugin!r}) did not complete the request in {timeout}s"
-        ) from None
+    if rc == 0:  # completed synchronously: the hook never fires
+        req._notify = None
+    else:
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            raise TimedOut(
+                f"{tfm.driver_name} (plugin {tfm.record.plugin!r}) did not complete the request in {timeout}s"
+            ) from None
     if req.err is not None and not req._chain:
         raise req.err
     return req.dlen

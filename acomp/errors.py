@@ -12,6 +12,7 @@ import errno as _errno
 
 __all__ = [
     "AcompError",
+    "AcompPluginWarning",
     "AlgorithmNotFound",
     "BadMessage",
     "Busy",
@@ -137,6 +138,10 @@ class DriverError(AcompError):
     returned: int | None = None
     #: The dst capacity it overran.
     capacity: int | None = None
+
+
+class AcompPluginWarning(UserWarning):
+    """A plugin could not be imported or registered, or registered a bad driver; names the plugin."""
 
 
 _BY_ERRNO: dict[int, type[AcompError]] = {

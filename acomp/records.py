@@ -21,9 +21,9 @@ class AlgorithmRecord:
     priority: int
     #: Name of the plugin that registered the driver.
     plugin: str
-    #: Requests per batch call (1 = no batching).
+    #: ``crypto_acomp_batch_size()``: requests per batch call; 1 unless the driver has async batching.
     batch_size: int
-    #: True when batches run in parallel (``acomp_has_async_batching``).
+    #: ``acomp_has_async_batching()``: the batch hooks run their requests in parallel.
     async_batching: bool
     #: Capability flags (chaining, segmentation, async, device).
     features: Feature
@@ -63,7 +63,8 @@ class AlgorithmRecord:
             driver_name=driver_cls.driver_name,
             priority=int(driver_cls.priority),
             plugin=plugin,
-            batch_size=int(driver_cls.batch_size),
+            # v5: crypto_acomp_batch_size() is 1 unless acomp_has_async_batching(tfm).
+            batch_size=int(driver_cls.batch_size) if driver_cls.async_batching else 1,
             async_batching=bool(driver_cls.async_batching),
             features=driver_cls.features,
             wire_format=driver_cls.wire_format or driver_cls.alg_name,

@@ -3,12 +3,16 @@
 Kernel counterpart: ``crypto/api.c`` (``crypto_alg_list``, ``crypto_alg_lookup``)
 plus module loading.  Plugins come from the entry-point group ``acomp.plugins``
 unless ``ACOMP_DISABLE_PLUGIN_AUTOLOAD=1``; ``ACOMP_PLUGINS=a,b`` loads only the
-named entry points.  A plugin that fails to import or to register gives an
-:class:`AcompPluginWarning` naming it, and the others still load.
+named entry points (``DIST:NAME`` names one distribution's).  A plugin that
+fails to import, names a hook no hookspec has, or raises in a hook gives an
+:class:`~acomp.errors.AcompPluginWarning` naming it, and the others still load.
+A driver name registered twice keeps its first registration; acomp's own
+plugins register first.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 import threading
@@ -20,7 +24,7 @@ import pluggy
 
 from acomp import hookspecs
 from acomp.driver import Driver
-from acomp.errors import AlgorithmNotFound, InvalidArgument
+from acomp.errors import AcompPluginWarning, AlgorithmNotFound, InvalidArgument
 from acomp.records import AlgorithmRecord
 
 __all__ = [
@@ -31,12 +35,10 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "acomp.plugins"
+#: The distribution whose plugins (the shipped drivers) load first.
+OWN_DISTRIBUTION = "acomp"
 AUTOLOAD_ENV = "ACOMP_DISABLE_PLUGIN_AUTOLOAD"
 ALLOWLIST_ENV = "ACOMP_PLUGINS"
-
-
-class AcompPluginWarning(UserWarning):
-    """A plugin could not be imported or registered, or registered a bad driver."""
 
 
 def _warn(message: str) -> None:
@@ -75,28 +77,50 @@ class Registry:
     def load_entry_points(self, names: Iterable[str] | None = None) -> list[str]:
         """Import and register plugins of the ``acomp.plugins`` group; return their names.
 
-        ``names`` (or ``ACOMP_PLUGINS``) restricts loading to those entry points.
+        ``names`` (or ``ACOMP_PLUGINS``) restricts loading to those entry points:
+        ``DIST:NAME`` admits distribution ``DIST``'s entry point ``NAME``; a bare
+        ``NAME`` admits it only when one distribution provides that name.
+        acomp's own plugins load first, then the others by distribution and
+        name, so which of two drivers of one name is refused never depends on
+        the order in which the environment lists them.
         """
         allow = set(names) if names is not None else _env_allowlist()
         loaded: list[str] = []
         with self._lock:
             self._loaded = True
-            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-                if allow is not None and ep.name not in allow:
+            eps = _entry_points()
+            by_name: dict[str, list[str]] = {}
+            for dist, ep in eps:
+                by_name.setdefault(ep.name, []).append(dist)
+            for ep_name, dists in sorted(by_name.items()):
+                if len(dists) > 1:
+                    _warn(
+                        f"acomp: entry point {ep_name!r} of group {ENTRY_POINT_GROUP!r} is provided by "
+                        f"{' and '.join(repr(d) for d in dists)}; registered as "
+                        f"{', '.join(repr(f'{d}:{ep_name}') for d in dists)}"
+                    )
+            for dist, ep in eps:
+                qualified = f"{dist}:{ep.name}"
+                unique = len(by_name[ep.name]) == 1
+                if allow is not None and qualified not in allow and not (unique and ep.name in allow):
                     continue
-                if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
+                name = ep.name if unique else qualified
+                if self.pm.has_plugin(name) or self.pm.is_blocked(name):
                     continue
                 try:
                     plugin = ep.load()
                 except Exception as exc:  # any import failure must not stop the others
-                    _warn(f"acomp: plugin {ep.name!r} ({ep.value}) failed to import: {exc!r}; skipped")
+                    _warn(f"acomp: plugin {name!r} ({ep.value}, from {dist!r}) failed to import: {exc!r}; skipped")
                     continue
-                if self.register_plugin(plugin, name=ep.name) is not None:
-                    loaded.append(ep.name)
-            if allow:
-                missing = allow - {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-                for name in sorted(missing):
-                    _warn(f"acomp: {ALLOWLIST_ENV} names plugin {name!r}, which is not installed")
+                if self.register_plugin(plugin, name=name) is not None:
+                    loaded.append(name)
+            for entry in sorted(allow or ()):
+                dist, _, ep_name = entry.rpartition(":")
+                if ep_name not in by_name or (dist and dist not in by_name[ep_name]):
+                    _warn(f"acomp: {ALLOWLIST_ENV} names plugin {entry!r}, which is not installed")
+                elif not dist and len(by_name[ep_name]) > 1:
+                    choices = ", ".join(f"{d}:{ep_name}" for d in by_name[ep_name])
+                    _warn(f"acomp: {ALLOWLIST_ENV} names {entry!r}, which is ambiguous: write one of {choices}")
         return loaded
 
     def _ensure_loaded(self) -> None:
@@ -111,8 +135,9 @@ class Registry:
         """Register a plugin object (module or instance) and its drivers.
 
         Returns the plugin's name, or None (with a warning) when it was refused:
-        a malformed hook, or a hook that raised.  Nothing of a refused plugin
-        stays registered.
+        a malformed hook, a hook name no hookspec has (pluggy's
+        ``check_pending()``; a typo such as ``acomp_register_driver``), or a
+        hook that raised.  Nothing of a refused plugin stays registered.
         """
         with self._lock:
             try:
@@ -122,6 +147,16 @@ class Registry:
                 return None
             if plugin_name is None:  # blocked
                 return None
+            unknown = _unknown_hooks(self.pm, plugin)
+            if unknown:
+                self.pm.unregister(plugin)
+                _warn(f"acomp: plugin {plugin_name!r} refused: {unknown}")
+                return None
+            for attr in _unmarked_hooks(plugin):
+                _warn(
+                    f"acomp: plugin {plugin_name!r} has a function {attr!r} that looks like a hook but is not "
+                    "marked with @acomp.driver.hookimpl; it is ignored"
+                )
             pending: list[type[Driver]] = []
             try:
                 for impl in self.pm.hook.acomp_register_drivers.get_hookimpls():
@@ -133,7 +168,12 @@ class Registry:
                 return None
             for driver_cls in pending:
                 self._add_driver(driver_cls, plugin_name)
-            self.pm.hook.acomp_plugin_loaded(registry=self, plugin_name=plugin_name)
+            # One observer's failure costs only its own notification (pluggy would stop at the first).
+            for impl in self.pm.hook.acomp_plugin_loaded.get_hookimpls():
+                try:
+                    impl.function(registry=self, plugin_name=plugin_name)
+                except Exception as exc:
+                    _warn(f"acomp: plugin {impl.plugin_name!r} raised in acomp_plugin_loaded: {exc!r}; ignored")
             return plugin_name
 
     def unregister_plugin(self, name: str) -> None:
@@ -193,6 +233,46 @@ class Registry:
         return max(candidates, key=lambda r: (r.priority, r.seq))
 
 
+def _entry_points() -> list[tuple[str, importlib.metadata.EntryPoint]]:
+    """(distribution, entry point) of the group: acomp's own first, then by distribution and name."""
+    out = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        out.append((dist, ep))
+    return sorted(out, key=lambda de: (de[0] != OWN_DISTRIBUTION, de[0], de[1].name))
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> str:
+    """Why ``plugin`` has hookimpls that match no hookspec, or "" (kernel analogue: a bad symbol at insmod)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        known = sorted(n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT}_"))
+        wrong = [
+            name
+            for name in dir(plugin)
+            if getattr(getattr(plugin, name, None), f"{hookspecs.PROJECT}_impl", None) is not None
+            and name not in known
+        ]
+        hints = []
+        for name in wrong:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"no hook named {', '.join(hints) or str(exc)}; known hooks: {', '.join(known)}"
+    return ""
+
+
+def _unmarked_hooks(plugin: object) -> list[str]:
+    known = {n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT}_")}
+    return [
+        name
+        for name in dir(plugin)
+        if name in known
+        and callable(getattr(plugin, name, None))
+        and getattr(getattr(plugin, name), f"{hookspecs.PROJECT}_impl", None) is None
+    ]
+
+
 def _validate_driver(driver_cls: Any) -> str | None:
     if not (isinstance(driver_cls, type) and issubclass(driver_cls, Driver)):
         return "not a subclass of acomp.driver.Driver"
@@ -206,6 +286,8 @@ def _validate_driver(driver_cls: Any) -> str | None:
         return "batch_size must be an int in 1..1024"
     if driver_cls.batch_size > 1 and driver_cls.batch_compress is Driver.batch_compress:
         return f"batch_size={driver_cls.batch_size} claimed without a batch_compress hook"
+    if driver_cls.async_batching and driver_cls.batch_compress is Driver.batch_compress:
+        return "async_batching claimed without a batch_compress hook"
     return None
 
 

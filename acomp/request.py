@@ -18,6 +18,7 @@ from typing import Any, Union
 import attrs
 
 from acomp.errors import AcompError, InProgress
+from acomp.workers import report_unraisable
 
 #: What a request accepts as ``src``: any object exposing the buffer protocol
 #: (typed as the common ones; ``collections.abc.Buffer`` needs Python 3.12).
@@ -27,6 +28,7 @@ __all__ = [
     "DST_MAX",
     "MAX_CHAIN_LEN",
     "MAX_SRC_SIZE",
+    "MAX_UNITS",
     "PAGE_SIZE",
     "Request",
     "RequestFlags",
@@ -43,6 +45,9 @@ MAX_SRC_SIZE = 64 * 1024 * 1024
 
 #: Most requests one chain may hold (longer chains are EINVAL): bounds the book keeping.
 MAX_CHAIN_LEN = 4096
+
+#: Most units one segmented request may carry (bounds the per-request lists).
+MAX_UNITS = 4096
 
 #: Upper bound on an output the transform allocates for ``dst=None`` when the
 #: request gives no ``dlen`` (kernel: ``CRYPTO_ACOMP_DST_MAX``, 128 KiB).
@@ -92,9 +97,10 @@ class Request:
     seg_dlens: list[int] | None = attrs.field(default=None, repr=False)
 
     _chain: list[Request] | None = attrs.field(default=None, init=False, repr=False)
+    #: IDLE (never submitted), PENDING (in flight) or DONE.
     _state: int = attrs.field(default=IDLE, init=False, repr=False)
     _event: threading.Event | None = attrs.field(default=None, init=False, repr=False)
-    #: The core's own completion hook (asyncio waiters), run after the caller's callback.
+    #: The core's own completion hook (an asyncio awaiter), run after the caller's callback.
     _notify: Callable[[Request], None] | None = attrs.field(default=None, init=False, repr=False)
 
     # -- results -----------------------------------------------------------------
@@ -137,21 +143,25 @@ class Request:
         """The head followed by every chained request, in submission order."""
         return [self, *self._chain] if self._chain else [self]
 
-    # -- completion (used by the core; drivers do not call this) -----------------
+    # -- completion (the core's; drivers complete through their done() callback) ------
 
     def _begin(self) -> None:
         self._state = PENDING
         self.err = None
 
-    def _complete(self, err: AcompError | None) -> None:
-        """Mark done, fire the callback once, wake a waiter."""
-        self.err = err
-        callback = self.callback
-        if callback is not None:
+    def _finish(self, *, callback: bool) -> None:
+        """Mark done: the callback (unless POLL; kernel: ``acomp_request_complete``), then waiters.
+
+        Never raises: it runs on a driver's or a worker's thread, which must
+        not die of a caller's callback (anything it raises is reported through
+        :data:`sys.unraisablehook`).
+        """
+        cb = self.callback if callback and not self.flags & RequestFlags.POLL else None
+        if cb is not None:
             try:
-                callback(self)
-            except Exception as exc:  # a caller's bug must not kill a driver's worker
-                _report_callback_error(self, exc)
+                cb(self)
+            except BaseException as exc:
+                report_unraisable(f"acomp: completion callback {cb!r} raised; ignored", exc, self)
         # DONE only after the callback: whoever waits or polls sees it finished.
         self._state = DONE
         event = self._event
@@ -160,17 +170,10 @@ class Request:
         notify = self._notify
         if notify is not None:
             self._notify = None
-            notify(self)
-
-
-def _report_callback_error(req: Request, exc: BaseException) -> None:
-    import warnings
-
-    warnings.warn(
-        f"acomp: completion callback {req.callback!r} raised {exc!r}; ignored",
-        RuntimeWarning,
-        stacklevel=2,
-    )
+            try:
+                notify(self)
+            except BaseException as exc:
+                report_unraisable("acomp: an awaiter's completion hook raised; ignored", exc, self)
 
 
 #: The marker a chained request carries until processed (kernel: err = -EINPROGRESS).

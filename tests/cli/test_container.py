@@ -188,7 +188,7 @@ def test_compress_is_streamed() -> None:
 
 def test_batching_transform_uses_batch_compress() -> None:
     calls: list[int] = []
-    with acomp.alloc("zstd-generic") as tfm:
+    with acomp.alloc("deflate-iaa") as tfm:
         assert tfm.batch_size > 1
         out = io.BytesIO()
 
@@ -210,9 +210,9 @@ def test_batching_transform_uses_batch_compress() -> None:
 
 def test_batching_transform_uses_batch_decompress() -> None:
     data = _data("text", 20 * 4096 + 7)
-    raw = _container(data, "zstd-generic")
+    raw = _container(data, "deflate-iaa")
     calls: list[int] = []
-    with acomp.alloc("zstd-generic") as tfm:
+    with acomp.alloc("deflate-iaa") as tfm:
         assert tfm.batch_size > 1
 
         class Shim:

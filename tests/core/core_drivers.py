@@ -26,11 +26,15 @@ class ZlibTest(acomp.driver.Driver):
 
 
 class ZlibBatching(ZlibTest):
-    """Same codec, with a (sequential) batch hook and the chaining opt-in."""
+    """Same codec, with a (sequential) batch hook, the chaining opt-in, and a claim of async batching.
+
+    The claim is what makes ``crypto_acomp_batch_size()`` 4 rather than 1 (v5).
+    """
 
     driver_name = "testz-batch"
     priority = 200
     batch_size = 4
+    async_batching = True
     features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
     batch_calls: list[int] = []
 

@@ -42,12 +42,13 @@ def test_no_match_names_the_requirement(registry: Registry) -> None:
 
 
 def test_third_party_driver_registered_at_run_time_becomes_selectable(registry: Registry) -> None:
-    req = acomp.Requirement(alg="testz", async_batching=True)
+    req = acomp.Requirement(alg="testz", async_batching=True, min_batch=8)
     assert acomp.query(req) == []
 
     class Parallel(ZlibBatching):
         driver_name = "testz-parallel"
         priority = 50  # lower priority, but the only one meeting the requirement
+        batch_size = 8
         async_batching = True
 
     _register(registry, "thirdparty", Parallel)

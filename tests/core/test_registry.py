@@ -32,7 +32,7 @@ def test_algorithms_records_have_the_spec_fields(registry: Registry) -> None:
         200,
         "testplugin",
         4,
-        False,
+        True,
     )
     assert batch.chaining and batch.segmentation and not batch.is_async
 
@@ -153,7 +153,7 @@ def test_plugin_that_fails_to_import_is_named_and_the_rest_load(tmp_path: os.Pat
         PYTHONPATH=str(tmp_path),
     )
     assert out.returncode == 0, out.stderr
-    assert "plugin 'broken' (broken_acomp_plugin) failed to import" in out.stderr
+    assert "plugin 'broken' (broken_acomp_plugin, from 'broken-acomp-plugin') failed to import" in out.stderr
     assert "missing libfoo.so" in out.stderr
     assert out.stdout.strip() == "True"
 

@@ -20,10 +20,9 @@ import pytest
 
 import acomp
 from acomp import DST_MAX, PAGE_SIZE
-from acomp.engine import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_QLEN, CryptoEngine, set_engine
 from acomp.registry import AcompPluginWarning
-from acomp.request import MAX_CHAIN_LEN, MAX_SRC_SIZE
-from acomp.segment import MAX_UNITS
+from acomp.request import MAX_CHAIN_LEN, MAX_SRC_SIZE, MAX_UNITS
+from acomp.workers import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_QLEN, WorkerPool, set_pool
 from acomp.zswap.pool import ZSWAP_MAX_BATCH_SIZE
 
 PLUGIN = "bounds-test"
@@ -69,6 +68,7 @@ class Recorder(acomp.driver.Driver):
     alg_name = "bounds"
     driver_name = "bounds-batch"
     batch_size = 4
+    async_batching = True  # so that crypto_acomp_batch_size() is 4 (v5)
     features = acomp.driver.Feature.REQ_CHAIN | acomp.driver.Feature.REQ_SEG
     seen: list[int] = []
 
@@ -253,8 +253,8 @@ def test_batch_size_bounds() -> None:
 
 def test_engine_queue_and_backlog_are_bounded() -> None:
     qlen, backlog = 4, 3
-    engine = CryptoEngine(workers=1, max_qlen=qlen, max_backlog=backlog, name="bounds-engine")
-    old = set_engine(engine)
+    engine = WorkerPool(workers=1, max_qlen=qlen, max_backlog=backlog, name="bounds-engine")
+    old = set_pool(engine)
     Gate.gate.clear()
     done: list[acomp.Request] = []
     try:
@@ -284,7 +284,7 @@ def test_engine_queue_and_backlog_are_bounded() -> None:
         assert refused == 2000
     finally:
         Gate.gate.set()
-        set_engine(old)
+        set_pool(old)
 
 
 # -- zswap's own bounds ----------------------------------------------------------------------
