@@ -13,6 +13,7 @@
   seed figures enter; the other seed figures (zstd's 54.9, no batching's
   34.2) are what the model is checked against, never fitted to.
 * ``compress_us_per_page``: a software compressor's mean codec time per page
+  (over the fastest 99 % of pages: the rest hold the scheduler's interruptions)
   **measured here** (:mod:`acomp.cli.pagefacts`): this machine's, which
   stands in for the kernel's codec on the same pages; a modelled device's
   (deflate-iaa) is its timing model's latency for exactly these pages through
@@ -85,8 +86,8 @@ def software(configuration: str, compress_us: float | None, decompress_us: float
         "configuration": configuration,
         **_costs(compress_us, decompress_us),
         "sources": {
-            "compress": "measured here: this machine's codec time per page (mean)",
-            "decompress": "measured here: this machine's codec time per page (mean)",
+            "compress": "measured here: this machine's codec time per page (mean of the fastest 99 %)",
+            "decompress": "measured here: this machine's codec time per page (mean of the fastest 99 %)",
             "zswap": "derived from the seed (docs/choosing-a-compressor.md)",
         },
     }

@@ -92,8 +92,6 @@ def render_table(
     if align:
         numeric = [i < len(align) and align[i] == "r" for i in range(ncols)]
     table = Table(
-        title=Text(title) if title else None,
-        title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
@@ -109,7 +107,8 @@ def render_table(
         table.add_row(*(Text(c) for c in cells))
     buf = io.StringIO()
     Console(file=buf, width=_WIDE, color_system=None, force_terminal=False, soft_wrap=False).print(table)
-    return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
+    lines = [line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines()]
+    return "\n".join([title, *lines] if title else lines)  # a title never wraps to the table's width
 
 
 def render_csv(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:

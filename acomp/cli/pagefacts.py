@@ -110,8 +110,17 @@ class CodecFacts:
         return len(self.sizes) * PAGE_SIZE / out if out else None
 
     def mean_us(self, which: str) -> float | None:
-        values = self.compress_ns if which == "compress" else self.decompress_ns
-        return sum(values) / len(values) / 1e3 if values else None
+        """Mean µs per page of ``compress`` or ``decompress``, over the fastest 99 % of pages.
+
+        The slowest 1 % are left out: on a shared machine they hold the
+        scheduler's interruptions (milliseconds each), which would otherwise
+        outweigh the codec in the mean.  p99 and above stay in the percentiles.
+        """
+        values = sorted(self.compress_ns if which == "compress" else self.decompress_ns)
+        if not values:
+            return None
+        kept = values[: max(1, -(-99 * len(values) // 100))]
+        return sum(kept) / len(kept) / 1e3
 
 
 @attrs.define(frozen=True, slots=True)

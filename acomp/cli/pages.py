@@ -466,8 +466,10 @@ def _address_range(text: str) -> tuple[int, int]:
     return start, end
 
 
-def add_source_arguments(p: argparse.ArgumentParser, *, default_pages: int, what: str = "pages") -> None:
-    """``--pid``, ``--core``, ``--dump``, ``--range``, ``--max-pages``, ``--sample`` and ``--seed``."""
+def add_source_arguments(
+    p: argparse.ArgumentParser, *, default_pages: int, what: str = "pages", seed: bool = True
+) -> None:
+    """``--pid``, ``--core``, ``--dump``, ``--range``, ``--max-pages``, ``--sample`` and (``seed``) ``--seed``."""
     from acomp.cli.common import positive_int
 
     g = p.add_argument_group("page source (default: the built-in corpus)")
@@ -484,7 +486,8 @@ def add_source_arguments(p: argparse.ArgumentParser, *, default_pages: int, what
         f"default {STREAM_MAX_PAGES})",
     )
     g.add_argument("--sample", type=positive_int, metavar="N", help="N pages spread evenly over the source (seeded)")
-    g.add_argument("--seed", type=int, default=0, help="corpus and sampling seed (default 0)")
+    if seed:
+        g.add_argument("--seed", type=int, default=0, help="corpus and sampling seed (default 0)")
 
 
 def source_from_args(args: argparse.Namespace, default_pages: int) -> PageSource:
@@ -509,9 +512,9 @@ def collect(source: PageSource, limit: int, sample: int | None = None, seed: int
             break
     if not pages:
         raise CliError(f"{source.description}: no pages to use")
-    kept = f"{len(pages)} pages of {source.description}"
+    kept = source.description
     if source.total is None or len(pages) < source.total:
-        kept += f" (at most {limit} kept)"
+        kept = f"{len(pages)} pages of {kept}" + (f" (at most {limit} kept)" if len(pages) == limit else "")
     return Corpus(pages=tuple(pages), kinds=(source.kind,) * len(pages), description=kept, files_used={})
 
 
