@@ -7,10 +7,12 @@ model's arithmetic.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import random
 import resource
+import shutil
 import struct
 import subprocess
 import sys
@@ -157,39 +159,44 @@ def test_pid_text_table(cli, child) -> None:  # type: ignore[no-untyped-def]
     assert "recommendation: " in out and "measured" in out
 
 
-def _fork_as_nobody_advise(pid: int) -> tuple[int, str]:
-    """Run ``main(["advise", "--pid", pid])`` in a forked child that dropped root: (status, stderr)."""
-    from acomp.cli import main
-
-    r, w = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child
-        try:
-            os.close(r)
-            os.dup2(w, 2)
-            sys.stderr = open(2, "w", closefd=False)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            rc = main(["advise", "--pid", str(pid), "-c", "lz4"])
-        except BaseException:
-            rc = 99
-        os._exit(rc)
-    os.close(w)
-    with os.fdopen(r) as f:
-        err = f.read()
-    _, status = os.waitpid(child, 0)
-    return os.waitstatus_to_exitcode(status), err
+def _drop_ptrace_capability() -> None:
+    """preexec: take CAP_SYS_PTRACE out of the bounding set, so root's exec'd child lacks it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_sys_ptrace = 24, 19
+    if libc.prctl(pr_capbset_drop, cap_sys_ptrace, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def test_no_permission_is_one_clear_line(child, proc) -> None:  # type: ignore[no-untyped-def]
-    pid = child[0]
-    if os.geteuid() == 0:
-        rc, err = _fork_as_nobody_advise(pid)
-    else:  # a process we may not trace: pid 1 belongs to root
+def _run_or_skip(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(args, **kwargs)  # type: ignore[call-overload,no-any-return]
+    except subprocess.SubprocessError as exc:  # the preexec could not drop the capability here
+        pytest.skip(f"cannot drop CAP_SYS_PTRACE: {exc}")
+
+
+def test_no_permission_is_one_clear_line(proc) -> None:  # type: ignore[no-untyped-def]
+    """Another user's process, read without CAP_SYS_PTRACE (root: dropped first; others: pid 1 is root's)."""
+    if os.geteuid() != 0:
         r = proc(["advise", "--pid", "1", "-c", "lz4"])
-        rc, err = r.returncode, r.stderr.decode()
-    assert_one_line_error(rc, err, "permission denied", "ptrace")
+        assert_one_line_error(r.returncode, r.stderr.decode(), "permission denied", "ptrace")
+        return
+    if shutil.which("sleep") is None:
+        pytest.skip("no sleep(1) to run as another user")
+    target = subprocess.Popen(["sleep", "300"], preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "ACOMP_DEBUG"}
+        r = _run_or_skip(
+            [sys.executable, "-m", "acomp", "advise", "--pid", str(target.pid), "-c", "lz4"],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            preexec_fn=_drop_ptrace_capability,
+            check=False,
+        )
+    finally:
+        target.kill()
+        target.wait(timeout=30)
+    assert_one_line_error(r.returncode, r.stderr.decode(), "permission denied", "ptrace")
 
 
 def test_no_such_process(cli) -> None:  # type: ignore[no-untyped-def]
