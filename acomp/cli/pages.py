@@ -125,6 +125,21 @@ class PageSource:
         else:
             yield from self._sampled(sample, seed)
 
+    def truncate(self, max_pages: int | None) -> None:
+        """Keep only the first ``max_pages`` pages of an extent source (None: all)."""
+        if max_pages is None or self.total is None or self.total <= max_pages or self.memory:
+            return
+        left = max_pages
+        for i, count in enumerate(self.counts):
+            if count >= left:
+                self.counts[i] = left
+                del self.starts[i + 1 :]
+                del self.counts[i + 1 :]
+                break
+            left -= count
+        self.total = max_pages
+        self.description += f" (the first {max_pages}: --max-pages)"
+
     # -- reading -----------------------------------------------------------------------
 
     def _page(self, offset: int) -> bytes | None:
@@ -495,7 +510,9 @@ def source_from_args(args: argparse.Namespace, default_pages: int) -> PageSource
     if args.range is not None and args.pid is None:
         raise CliError("--range needs --pid", code=2)
     if args.pid is not None:
-        return pid_source(args.pid, args.range)
+        src = pid_source(args.pid, args.range)
+        src.truncate(args.max_pages)
+        return src
     if args.core is not None:
         return core_source(args.core, args.max_pages)
     if args.dump is not None:

@@ -150,6 +150,13 @@ def test_pid_whole_process(cli, child) -> None:  # type: ignore[no-untyped-def]
     assert src["same_filled_pages"] >= 2 * counts["same_filled_pages"]
 
 
+def test_pid_max_pages(cli, child) -> None:  # type: ignore[no-untyped-def]
+    pid, ranges, pages, _counts = child
+    doc = advise_json(cli, "--pid", str(pid), "--range", ranges[0], "--max-pages", "10", "-c", "lz4")
+    assert doc["source"]["pages"] == 10
+    assert doc["source"]["zero_pages"] == sum(p == bytes(PAGE_SIZE) for p in pages[:10])
+
+
 def test_pid_text_table(cli, child) -> None:  # type: ignore[no-untyped-def]
     pid, ranges, _pages, _counts = child
     rc, out, err = cli("advise", "--pid", str(pid), "--range", ranges[0], "-c", "lz4,zstd")
