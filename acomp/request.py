@@ -68,12 +68,14 @@ class RequestFlags(enum.IntFlag):
 IDLE, PENDING, DONE = 0, 1, 2
 
 
-@attrs.define(slots=True, eq=False)
+@attrs.define(slots=True, eq=False, init=False)
 class Request:
     """One compression or decompression request (kernel: ``struct acomp_req``).
 
     ``eq=False``: a request is an identity (it may sit in a chain, a set or a
-    queue), never compared by value.
+    queue), never compared by value.  ``__init__`` is written out: attrs'
+    generated one looks up the private fields' defaults per call, which
+    measured 100 ns of a 6.8 µs lz4 page (one request per page is the norm).
     """
 
     #: Input bytes (any object supporting the buffer protocol).
@@ -102,6 +104,32 @@ class Request:
     _event: threading.Event | None = attrs.field(default=None, init=False, repr=False)
     #: The core's own completion hook (an asyncio awaiter), run after the caller's callback.
     _notify: Callable[[Request], None] | None = attrs.field(default=None, init=False, repr=False)
+
+    def __init__(
+        self,
+        src: BufferLike,
+        dst: Any = None,
+        flags: int = 0,
+        callback: Callable[[Request], None] | None = None,
+        data: Any = None,
+        dlen: int = 0,
+        err: AcompError | None = None,
+        unit_size: int = 0,
+        seg_dlens: list[int] | None = None,
+    ) -> None:
+        self.src = src
+        self.dst = dst
+        self.flags = flags
+        self.callback = callback
+        self.data = data
+        self.dlen = dlen
+        self.err = err
+        self.unit_size = unit_size
+        self.seg_dlens = seg_dlens
+        self._chain = None
+        self._state = IDLE
+        self._event = None
+        self._notify = None
 
     # -- results -----------------------------------------------------------------
 

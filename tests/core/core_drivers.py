@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import zlib
 from collections.abc import Sequence
 
@@ -52,3 +56,16 @@ class TestPlugin:
     def acomp_register_drivers(self, register):  # type: ignore[no-untyped-def]
         register(ZlibTest)
         register(ZlibBatching)
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with warnings shown and no ACOMP_* variable but ``env``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ACOMP_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-W", "always", "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 import types
 
 import pytest
-from core_drivers import ZlibTest
+from core_drivers import ZlibTest, run_python
 
 import acomp
 from acomp.registry import AcompPluginWarning, Registry
@@ -106,26 +103,16 @@ def test_not_a_driver_class_is_refused(registry: Registry) -> None:
         registry.register_plugin(plugin, name="notadriver")
 
 
-def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ACOMP_")}
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-W", "always", "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
 
 
 def test_autoload_switch_loads_none() -> None:
-    out = _run("import acomp; print(len(acomp.algorithms()))", ACOMP_DISABLE_PLUGIN_AUTOLOAD="1")
+    out = run_python("import acomp; print(len(acomp.algorithms()))", ACOMP_DISABLE_PLUGIN_AUTOLOAD="1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
 
 
 def test_allowlist_loads_only_those() -> None:
-    out = _run(
+    out = run_python(
         "import acomp; print(sorted({r.plugin for r in acomp.algorithms()}))",
         ACOMP_PLUGINS="lz4,zstd",
     )
@@ -134,7 +121,7 @@ def test_allowlist_loads_only_those() -> None:
 
 
 def test_allowlist_naming_a_missing_plugin_warns() -> None:
-    out = _run("import acomp; acomp.algorithms()", ACOMP_PLUGINS="lz4,nonexistent")
+    out = run_python("import acomp; acomp.algorithms()", ACOMP_PLUGINS="lz4,nonexistent")
     assert "'nonexistent', which is not installed" in out.stderr
 
 
@@ -148,7 +135,7 @@ def test_plugin_that_fails_to_import_is_named_and_the_rest_load(tmp_path: os.Pat
         f.write("[acomp.plugins]\nbroken = broken_acomp_plugin\n")
     with open(os.path.join(tmp_path, "broken_acomp_plugin.py"), "w") as f:
         f.write("raise ImportError('missing libfoo.so')\n")
-    out = _run(
+    out = run_python(
         "import acomp; print(len({r.plugin for r in acomp.algorithms()}) >= 3)",
         PYTHONPATH=str(tmp_path),
     )

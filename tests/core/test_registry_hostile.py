@@ -8,14 +8,11 @@ registry for the life of the process; ``ACOMP_PLUGINS=zstd`` loaded any package'
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 import types
 from pathlib import Path
 
 import pytest
+from core_drivers import run_python
 
 import acomp
 from acomp.errors import AcompPluginWarning
@@ -46,18 +43,6 @@ def _fake_dist(root: Path, dist: str, module: str, body: str, ep_name: str) -> N
     (root / f"{module}.py").write_text(body)
 
 
-def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ACOMP_")}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-W", "always", "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=120,
-    )
-
-
 SHOW = """
 import acomp
 r = acomp.registry.get_registry().lookup("zstd-generic")
@@ -67,7 +52,7 @@ print(r.plugin, r.module, acomp.compress(b"x" * 100, "zstd")[:4].hex())
 
 def test_a_foreign_entry_point_named_zstd_never_replaces_ours(tmp_path: Path) -> None:
     _fake_dist(tmp_path, "evil-pkg", "evil_zstd", FOREIGN, "zstd")
-    out = _run(SHOW, PYTHONPATH=str(tmp_path))
+    out = run_python(SHOW, PYTHONPATH=str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[:2] == ["acomp:zstd", "acomp_zstd"]  # ours, loaded first
     assert out.stdout.split()[2] == "28b52ffd"  # a real zstd frame
@@ -77,13 +62,15 @@ def test_a_foreign_entry_point_named_zstd_never_replaces_ours(tmp_path: Path) ->
 
 def test_the_allow_list_refuses_an_ambiguous_name_and_admits_dist_colon_name(tmp_path: Path) -> None:
     _fake_dist(tmp_path, "evil-pkg", "evil_zstd", FOREIGN, "zstd")
-    ambiguous = _run("import acomp; print(len(acomp.algorithms()))", PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="zstd")
+    ambiguous = run_python(
+        "import acomp; print(len(acomp.algorithms()))", PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="zstd"
+    )
     assert ambiguous.stdout.strip() == "0"
     assert "names 'zstd', which is ambiguous: write one of acomp:zstd, evil-pkg:zstd" in ambiguous.stderr
-    ours = _run(SHOW, PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="acomp:zstd")
+    ours = run_python(SHOW, PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="acomp:zstd")
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.split()[:2] == ["acomp:zstd", "acomp_zstd"]
-    theirs = _run(SHOW, PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="evil-pkg:zstd")
+    theirs = run_python(SHOW, PYTHONPATH=str(tmp_path), ACOMP_PLUGINS="evil-pkg:zstd")
     assert theirs.stdout.split()[:2] == ["evil-pkg:zstd", "evil_zstd"]  # named exactly: admitted, loudly labelled
 
 
@@ -113,7 +100,7 @@ def test_a_raising_plugin_loaded_hook_from_an_entry_point_keeps_the_registry(tmp
         "def acomp_plugin_loaded(registry, plugin_name):\n    raise RuntimeError('x')\n"
     )
     _fake_dist(tmp_path, "observer-pkg", "observer_plugin", body, "observer")
-    out = _run("import acomp; print(len(acomp.algorithms()) >= 4)", PYTHONPATH=str(tmp_path))
+    out = run_python("import acomp; print(len(acomp.algorithms()) >= 4)", PYTHONPATH=str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
 
