@@ -84,6 +84,8 @@ PAGE = 4096
 def region(path, flags, untouched):
     data = open(path, "rb").read()
     m = mmap.mmap(-1, len(data) + untouched * PAGE, flags=flags)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # a large folio would make the untouched pages exist too
+        m.madvise(mmap.MADV_NOHUGEPAGE)
     m[: len(data)] = data  # every page written, zero pages too: they exist
     start = ctypes.addressof(ctypes.c_char.from_buffer(m))
     return m, start, start + len(data) + untouched * PAGE
