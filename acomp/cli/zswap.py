@@ -45,6 +45,7 @@ from acomp.cli.output import CliError, Progress, dump_json, fmt_int, fmt_num, fm
 from acomp.cli.pagefacts import PageFacts, percentile
 from acomp.cli.pages import KEPT_MAX_PAGES, add_source_arguments, collect, load_corpus, source_from_args
 from acomp.cli.usemem import SEED_MIX, WorkloadConfig, folio_plan, parse_folio_sizes, planned_rounds, run_workload
+from acomp.zswap import Zswap
 from acomp.zswap.stats import DEBUGFS_COUNTERS, VMSTAT_COUNTERS
 
 __all__ = ["WorkloadConfig", "add_parser", "folio_plan", "parse_folio_sizes", "render", "run", "run_workload"]
@@ -124,10 +125,16 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-_NO_SHRINKER_HELP = (
-    "shrinker_enabled=N. Here it also stops writeback at the pool limit (the kernel's shrink_worker runs "
-    "regardless); with writeback gone, stores over the limit are rejected to the swap file"
-)
+if hasattr(Zswap, "shrinker_scan"):  # zswap split as the kernel's: the limit's writeback runs regardless
+    _NO_SHRINKER_HELP = (
+        "shrinker_enabled=N: no writeback under memory pressure (the kernel's zswap_shrinker_scan); "
+        "writeback at the pool limit (shrink_worker) still runs"
+    )
+else:
+    _NO_SHRINKER_HELP = (
+        "shrinker_enabled=N. Here it also stops writeback at the pool limit (the kernel's shrink_worker runs "
+        "regardless); with writeback gone, stores over the limit are rejected to the swap file"
+    )
 
 
 def _seconds(text: str) -> float:
