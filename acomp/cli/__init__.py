@@ -1,27 +1,35 @@
 """The ``acomp`` command line (also ``python -m acomp``).
 
 Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
-``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`, format in
-:mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`; measurement in
-:mod:`acomp.cli.bench_measure`, raw library calls in :mod:`acomp.cli.bench_raw`),
-``zswap`` (:mod:`acomp.cli.zswap_cmd`; the workload in :mod:`acomp.cli.usemem`),
-``seed`` (:mod:`acomp.cli.seed`; tables in :mod:`acomp.cli.seed_latency` and
-:mod:`acomp.cli.seed_usemem`) and ``corpus`` (:mod:`acomp.cli.corpus`).  Shared
-argument types and allocation: :mod:`acomp.cli.common`; tables, JSON and the
-progress bar: :mod:`acomp.cli.output`.  Documentation: ``docs/cli.md``.
+``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`; their
+format in :mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`),
+``zswap`` (:mod:`acomp.cli.zswap`; the usemem-like workload it shares with
+``seed`` in :mod:`acomp.cli.usemem`), ``corpus`` (:mod:`acomp.cli.corpus`, with
+the corpus itself) and ``seed`` (:mod:`acomp.cli.seed`, moving to the IAA
+plugin).  Plugins add commands through the ``acomp_register_commands`` hook.
+Shared by several commands: the page sources (:mod:`acomp.cli.pages`), the raw
+library calls (:mod:`acomp.cli.bench_raw`), argument types
+(:mod:`acomp.cli.common`), files (:mod:`acomp.cli.fileio`) and tables, JSON and
+progress bars (:mod:`acomp.cli.output`).  Documentation: ``docs/cli.md``.
 
 Every failure is one line on stderr, ``acomp: error: <what>``, and a non-zero
-exit status (2 for bad usage, 1 otherwise, 130 when interrupted); never a
-traceback, unless ``ACOMP_DEBUG=1`` asks for one.
+exit status (2 for bad usage, 1 otherwise, 130 when interrupted by Ctrl-C, 143
+by SIGTERM: both unwind, so no temporary file stays behind); never a
+traceback, unless ``ACOMP_DEBUG=1`` asks for one.  A reader that goes away
+(``acomp ... -o - | head``) ends the run quietly with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import acomp
@@ -30,6 +38,31 @@ from acomp.cli.output import CliError
 __all__ = ["main"]
 
 _DEBUG_ENV = "ACOMP_DEBUG"
+#: Errors only a write can get: the disk is full, a quota or a file size limit is reached.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` block unwinds."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While ``main`` runs: SIGTERM raises :class:`_Terminated` (only from the main thread, only over SIG_DFL)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not (
+        signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +74,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import bench, compress, corpus, decompress, seed, zswap_cmd
+    from acomp.cli import advise, bench, compress, corpus, decompress, seed, zswap
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -56,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_parser(sub)
     decompress.add_parser(sub)
     bench.add_parser(sub)
-    zswap_cmd.add_parser(sub)
+    zswap.add_parser(sub)
+    advise.add_parser(sub)
     seed.add_parser(sub)
     corpus.add_parser(sub)
     _plugin_commands(sub)
@@ -80,6 +114,16 @@ def _plugin_commands(sub: argparse._SubParsersAction[Any]) -> None:
             )
 
 
+def _flush_stdout() -> None:
+    """Flush what the command printed, so a full disk is an error here, not at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise CliError(f"cannot write standard output: {exc.strerror or exc}") from None
+
+
 def _error(message: str) -> None:
     text = " ".join(str(message).split())  # one line, whatever the message held
     print(f"acomp: error: {text}", file=sys.stderr)
@@ -89,7 +133,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``acomp`` command line; returns the exit status."""
     debug = os.environ.get(_DEBUG_ENV, "") not in ("", "0") or "--debug" in (argv or sys.argv[1:])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _sigterm_unwinds():
         if not debug:
             # Plugins that fail to load say so with a warning; `acomp list` reports them.
             warnings.simplefilter("ignore", acomp.driver.AcompPluginWarning)
@@ -99,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not getattr(args, "command", None):
                 parser.print_help(sys.stderr)
                 return 2
-            return int(args.func(args))
+            status = int(args.func(args))
+            _flush_stdout()
+            return status
         except CliError as exc:
             _error(str(exc))
             return exc.code
@@ -108,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             _error("interrupted")
             return 130
+        except _Terminated:
+            _error("terminated")
+            return 128 + signal.SIGTERM
         except BrokenPipeError:
             # The reader went away (e.g. `acomp list | head`): not an error of ours.
             try:
@@ -127,5 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:
             if debug:
                 raise
-            _error(f"internal error: {exc!r} (run with ACOMP_DEBUG=1 for a traceback)")
+            if isinstance(exc, OSError) and exc.errno in _FULL:
+                # A write of the command's own output (stdout, a plot) hit a full disk or a size limit.
+                _error(f"cannot write the output: {exc.strerror or exc}")
+            else:
+                _error(f"internal error: {exc!r} (run with ACOMP_DEBUG=1 for a traceback)")
             return 1

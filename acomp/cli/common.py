@@ -8,14 +8,12 @@ from collections.abc import Sequence
 
 import acomp
 from acomp.cli.output import CliError
-from acomp.corpus import Corpus, build_corpus, load_pages
 from acomp.transform import Transform
 
 __all__ = [
     "add_io_arguments",
     "alloc_tfm",
     "int_in_range",
-    "load_corpus",
     "parse_params",
     "percent_type",
     "positive_int",
@@ -99,25 +97,3 @@ def alloc_tfm(name: str, params: dict[str, object] | None = None) -> Transform:
         raise CliError(f"unknown algorithm {name!r} (known: {known or 'none'})") from None
     except acomp.AcompError as exc:
         raise CliError(f"cannot allocate {name!r}: {exc}") from None
-
-
-def load_corpus(pages: str | None, seed: int, default_pages: int) -> Corpus:
-    """The corpus for ``--pages N|FILE``: N corpus pages, or the pages of FILE (None/empty: the default)."""
-    if not pages:
-        return build_corpus(default_pages, seed)
-    text = pages.strip()
-    if _INT.fullmatch(text):
-        n = int(text)
-        if n < 1:
-            raise CliError(f"--pages must be a positive count or a file, got {text!r}", code=2)
-        return build_corpus(n, seed)
-    try:
-        return load_pages(text)
-    except FileNotFoundError:
-        raise CliError(f"--pages: {text!r} is neither a page count nor an existing file") from None
-    except IsADirectoryError:
-        raise CliError(f"cannot read {text!r}: is a directory") from None
-    except OSError as exc:
-        raise CliError(f"cannot open {text!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None

@@ -101,8 +101,10 @@ def run(args: argparse.Namespace) -> int:
     with tfm, open_input(args.input) as inp, open_output(args.output) as out:
         try:
             writer, failures = compress_stream(tfm, inp, out, args.unit_size)
-        except OSError as exc:
-            raise CliError(f"I/O error: {exc.strerror or exc}") from None
+        except BrokenPipeError:
+            raise  # the reader of our output went away: main() ends quietly
+        except OSError as exc:  # output errors are CliErrors already (fileio): this is the input
+            raise CliError(f"cannot read {args.input!r}: {exc.strerror or exc}") from None
     if failures:
         kinds = ", ".join(f"{n} x {name}" for name, n in sorted(failures.items()))
         print(

@@ -107,8 +107,10 @@ def run(args: argparse.Namespace) -> int:
                 decompress_stream(tfm, reader, out, args.alg)
         except ContainerError as exc:
             raise CliError(f"{args.input}: {exc}") from None
-        except OSError as exc:
-            raise CliError(f"I/O error: {exc.strerror or exc}") from None
+        except BrokenPipeError:
+            raise  # the reader of our output went away: main() ends quietly
+        except OSError as exc:  # output errors are CliErrors already (fileio): this is the input
+            raise CliError(f"cannot read {args.input!r}: {exc.strerror or exc}") from None
     if args.verbose:
         h = reader.header
         print(

@@ -9,12 +9,13 @@ then the swap file, which lives in a temporary directory) -- i.e. every page
 written goes through reclaim, a simplification of usemem under
 ``memory.high``.  Then every page is swapped back in and compared with what
 was written.  :func:`run_workload` returns the metrics, the zswap and swap
-counters and the verification result; :mod:`acomp.cli.zswap_cmd` renders them.
+counters and the verification result; :mod:`acomp.cli.zswap` renders them.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import os
 import random
@@ -27,8 +28,9 @@ from typing import Any, NamedTuple
 import attrs
 
 import acomp
+from acomp.cli.corpus import DEFAULT_SEED, Corpus
 from acomp.cli.output import Progress
-from acomp.corpus import DEFAULT_SEED, Corpus
+from acomp.cli.pagefacts import percentile
 from acomp.request import PAGE_SIZE
 from acomp.transform import Transform
 from acomp.zswap import SwapDevice, Zswap
@@ -101,6 +103,12 @@ class WorkloadConfig:
     shrinker_enabled: bool = True
     seed: int = DEFAULT_SEED
     params: dict[str, object] = attrs.field(factory=dict)
+    #: Repeat whole rounds until at least this many pages were swapped out (None: one round)...
+    until_pages: int | None = None
+    #: ...or until the rounds took at least this long (seconds).
+    until_s: float | None = None
+    #: Share of each round's swapped-out pages read back (a zswap load) and dirtied again (stored again).
+    refault_percent: int = 0
 
     @property
     def label(self) -> str:
@@ -152,6 +160,20 @@ class _Phase(NamedTuple):
     cpu: float
 
 
+@attrs.define(slots=True, eq=False)
+class _Latencies:
+    """ns per page of every store (a folio's call divided by its pages) and every load, from all workers."""
+
+    store: array.array[int] = attrs.field(factory=lambda: array.array("Q"))
+    load: array.array[int] = attrs.field(factory=lambda: array.array("Q"))
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def add(self, store: array.array[int], load: array.array[int]) -> None:
+        with self.lock:
+            self.store.extend(store)
+            self.load.extend(load)
+
+
 def _swap_out_all(
     swap: SwapDevice,
     zswap: Zswap,
@@ -159,6 +181,7 @@ def _swap_out_all(
     plans: Sequence[Sequence[int]],
     page_of: Callable[[int], bytes],
     progress: Progress | None,
+    lat: _Latencies,
 ) -> tuple[_Phase, list[float]]:
     """Every worker swaps out its folios (built before the clock starts); the phase's times and each worker's."""
     barrier = threading.Barrier(cfg.workers + 1)
@@ -170,13 +193,19 @@ def _swap_out_all(
         for size in plans[w]:
             folios.append((off, b"".join(page_of(s) for s in range(off, off + size))))
             off += size
+        store = array.array("Q")
+        clock = time.perf_counter_ns
         barrier.wait()
         t0 = time.perf_counter()
         for offset, folio in folios:
+            c0 = clock()
             swap.swap_out(offset, folio)
+            n = len(folio) // PAGE_SIZE
+            store.append((clock() - c0) // n)
             if progress is not None:
-                progress.update(len(folio) // PAGE_SIZE)
+                progress.update(n)
         worker_time[w] = time.perf_counter() - t0
+        lat.add(store, array.array("Q"))
 
     errors: list[BaseException] = []
     threads = _spawn(writer, cfg.workers, errors, barrier.abort)  # a failed writer frees the others
@@ -193,8 +222,46 @@ def _swap_out_all(
     return phase, worker_time
 
 
+def _refault_all(
+    swap: SwapDevice, cfg: WorkloadConfig, page_of: Callable[[int], bytes], rng: random.Random, lat: _Latencies
+) -> tuple[_Phase, int, int]:
+    """``refault_percent`` of every worker's pages read back (compared) and dirtied again: (times, refaults, bad)."""
+    share = cfg.refault_percent / 100
+    picks = [
+        sorted(rng.sample(range(cfg.pages_per_worker), round(cfg.pages_per_worker * share))) for _ in range(cfg.workers)
+    ]
+    bad: list[int] = []
+
+    def toucher(w: int) -> None:
+        buf = bytearray(PAGE_SIZE)
+        store, load = array.array("Q"), array.array("Q")
+        clock = time.perf_counter_ns
+        base = w * cfg.pages_per_worker
+        for i in picks[w]:
+            slot = base + i
+            c0 = clock()
+            where = swap.swap_in(slot, buf)
+            load.append(clock() - c0)
+            if where is None or buf != page_of(slot):
+                bad.append(slot)
+            c0 = clock()
+            swap.swap_out(slot, page_of(slot))  # dirtied again: reclaim takes it once more
+            store.append(clock() - c0)
+        lat.add(store, load)
+
+    errors: list[BaseException] = []
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    for t in _spawn(toucher, cfg.workers, errors):
+        t.join()
+    phase = _Phase(time.perf_counter() - t0, time.process_time() - cpu0)
+    if errors:
+        raise errors[0]
+    return phase, sum(len(p) for p in picks), len(bad)
+
+
 def _swap_in_all(
-    swap: SwapDevice, cfg: WorkloadConfig, page_of: Callable[[int], bytes], progress: Progress | None
+    swap: SwapDevice, cfg: WorkloadConfig, page_of: Callable[[int], bytes], progress: Progress | None, lat: _Latencies
 ) -> tuple[_Phase, int, int]:
     """Every worker swaps its pages back in and compares them: the phase's times, mismatched and missing pages."""
     bad: list[int] = []
@@ -202,15 +269,20 @@ def _swap_in_all(
 
     def reader(w: int) -> None:
         buf = bytearray(PAGE_SIZE)
+        load = array.array("Q")
+        clock = time.perf_counter_ns
         base = w * cfg.pages_per_worker
         for slot in range(base, base + cfg.pages_per_worker):
+            c0 = clock()
             where = swap.swap_in(slot, buf)
+            load.append(clock() - c0)
             if where is None:
                 missing.append(slot)
             elif buf != page_of(slot):
                 bad.append(slot)
             if progress is not None:
                 progress.update()
+        lat.add(array.array("Q"), load)
 
     errors: list[BaseException] = []
     cpu0 = time.process_time()
@@ -223,16 +295,39 @@ def _swap_in_all(
     return phase, len(bad), len(missing)
 
 
+def _more(cfg: WorkloadConfig, rounds: int, elapsed: float) -> bool:
+    """Whether another round is due: one at least, then until both targets (when given) are reached."""
+    if rounds == 0:
+        return True
+    pages_due = cfg.until_pages is not None and rounds * cfg.nr_pages < cfg.until_pages
+    time_due = cfg.until_s is not None and elapsed < cfg.until_s
+    return pages_due or time_due
+
+
+def planned_rounds(cfg: WorkloadConfig) -> int | None:
+    """Rounds the page target asks for (None when a duration decides)."""
+    if cfg.until_s is not None:
+        return None
+    return max(1, -(-(cfg.until_pages or 0) // cfg.nr_pages))
+
+
 def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None = None) -> dict[str, Any]:
-    """Run one configuration; returns metrics, counters and the verification result."""
+    """Run one configuration in rounds (swap out, refault, swap in and verify); metrics, counters, verification.
+
+    Times and counters are summed over the rounds; the gauges ``after swap-out`` are the last round's.
+    """
     rng = random.Random(f"{cfg.seed}:folios")
-    plans = [folio_plan(cfg.pages_per_worker, cfg.folio_sizes, rng) for _ in range(cfg.workers)]
+    touch_rng = random.Random(f"{cfg.seed}:refault")
     pages = corpus.pages
     npages = len(pages)
 
     def page_of(slot: int) -> bytes:
         return pages[slot % npages]
 
+    out = back = touched = _Phase(0.0, 0.0)
+    worker_time = [0.0] * cfg.workers
+    mismatched = nr_missing = refaults = refault_bad = rounds = 0
+    lat = _Latencies()
     with tempfile.TemporaryDirectory(prefix="acomp-zswap-") as tmp:
         zswap = Zswap(
             cfg.compressor,
@@ -249,16 +344,24 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
                 driver = zswap.pool.tfm.driver_name
                 ctx = zswap.pool.get_ctx()
                 nr_reqs = ctx.nr_reqs if ctx is not None else 1
-                out, worker_time = _swap_out_all(swap, zswap, cfg, plans, page_of, progress)
-                after_out = dict(zswap.stats())
-                back, mismatched, nr_missing = _swap_in_all(swap, cfg, page_of, progress)
+                while _more(cfg, rounds, out.elapsed + touched.elapsed + back.elapsed):
+                    plans = [folio_plan(cfg.pages_per_worker, cfg.folio_sizes, rng) for _ in range(cfg.workers)]
+                    o, wt = _swap_out_all(swap, zswap, cfg, plans, page_of, progress, lat)
+                    after_out = dict(zswap.stats())
+                    if cfg.refault_percent:
+                        t, n, b = _refault_all(swap, cfg, page_of, touch_rng, lat)
+                        touched, refaults, refault_bad = _sum(touched, t), refaults + n, refault_bad + b
+                    i, bad, miss = _swap_in_all(swap, cfg, page_of, progress, lat)
+                    out, back = _sum(out, o), _sum(back, i)
+                    worker_time = [a + b for a, b in zip(worker_time, wt)]
+                    mismatched, nr_missing, rounds = mismatched + bad, nr_missing + miss, rounds + 1
                 final = dict(zswap.stats())
                 swap_stats = swap.stats()
         finally:
             zswap.close()
 
-    total_kb = cfg.nr_pages * PAGE_SIZE / 1024
-    zswpout = after_out.get("zswpout")
+    total_kb = rounds * cfg.nr_pages * PAGE_SIZE / 1024
+    zswpout = final.get("zswpout")
     if not isinstance(zswpout, int):
         zswpout = 0
     return {
@@ -274,24 +377,42 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
             "max_pool_percent": cfg.max_pool_percent,
             "accept_threshold_percent": cfg.accept_threshold_percent,
             "shrinker_enabled": cfg.shrinker_enabled,
+            "refault_percent": cfg.refault_percent,
             "corpus": corpus.description,
             "corpus_digest": corpus.digest,
         },
         "metrics": {
+            "rounds": rounds,
             "total_throughput_kb_s": total_kb / out.elapsed if out.elapsed > 0 else None,
             "avg_throughput_kb_s": (
-                sum(cfg.pages_per_worker * PAGE_SIZE / 1024 / t for t in worker_time if t > 0) / cfg.workers
+                sum(rounds * cfg.pages_per_worker * PAGE_SIZE / 1024 / t for t in worker_time if t > 0) / cfg.workers
             ),
             "elapsed_s": out.elapsed,
             "cpu_s": out.cpu,
-            "cpu_us_per_zswpout": out.cpu / zswpout * 1e6 if zswpout else None,
+            "cpu_us_per_zswpout": (out.cpu + touched.cpu) / zswpout * 1e6 if zswpout else None,
+            "refaults": refaults,
+            "refault_elapsed_s": touched.elapsed,
             "swapin_elapsed_s": back.elapsed,
             "swapin_cpu_s": back.cpu,
             "swapin_throughput_kb_s": total_kb / back.elapsed if back.elapsed > 0 else None,
+            "store_ns_per_page": _quantiles(lat.store),
+            "load_ns": _quantiles(lat.load),
         },
         "zswap_after_swapout": after_out,
         "zswap": final,
         "swap": swap_stats,
-        "verify": {"pages": cfg.nr_pages, "mismatched": mismatched, "missing": nr_missing},
+        "verify": {
+            "pages": rounds * cfg.nr_pages + refaults,
+            "mismatched": mismatched + refault_bad,
+            "missing": nr_missing,
+        },
         "source": "measured here",
     }
+
+
+def _sum(a: _Phase, b: _Phase) -> _Phase:
+    return _Phase(a.elapsed + b.elapsed, a.cpu + b.cpu)
+
+
+def _quantiles(values: array.array[int]) -> dict[str, float | None]:
+    return {"p50": percentile(values, 50), "p99": percentile(values, 99)}

@@ -63,7 +63,7 @@ def test_plot(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
 
 def test_raw_calls_round_trip_and_name_registered_drivers() -> None:
     from acomp.cli.bench_raw import RAW_CALLS, raw_calls
-    from acomp.corpus import build_corpus
+    from acomp.cli.corpus import build_corpus
 
     registered = {r.driver_name for r in acomp.algorithms()}
     page = build_corpus(1).pages[0]
@@ -86,7 +86,7 @@ def test_params_disable_the_raw_comparison(cli) -> None:  # type: ignore[no-unty
 
 
 def test_measure_driver_needs_a_run() -> None:
-    from acomp.cli.bench_measure import measure_driver
+    from acomp.cli.bench import measure_driver
 
     with pytest.raises(ValueError, match="repeat"):
         measure_driver("lz4", [bytes(4096)], repeat=0)

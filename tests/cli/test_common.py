@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from acomp import PAGE_SIZE
-from acomp.cli.common import alloc_tfm, load_corpus, parse_params, percent_type, positive_int, size_type
+from acomp.cli.common import alloc_tfm, parse_params, percent_type, positive_int, size_type
 from acomp.cli.compress import unit_size_type
 from acomp.cli.output import CliError
+from acomp.cli.pages import load_corpus
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import pytest
 from acomp_cli_helpers import run_process
 
 from acomp import PAGE_SIZE
-from acomp.corpus import DEFAULT_MIX, _build, build_corpus, load_pages
+from acomp.cli.corpus import DEFAULT_MIX, _build, build_corpus
+from acomp.cli.pages import load_corpus
 
 
 def test_deterministic_and_sized() -> None:
@@ -34,7 +35,7 @@ def test_mix() -> None:
 def test_load_pages_pads(tmp_path: Path) -> None:
     f = tmp_path / "x"
     f.write_bytes(b"a" * (PAGE_SIZE + 10))
-    c = load_pages(str(f))
+    c = load_corpus(str(f), 0, 1)
     assert len(c) == 2 and c.pages[1] == b"a" * 10 + bytes(PAGE_SIZE - 10)
 
 
@@ -69,10 +70,6 @@ def test_build_corpus_rejects_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sum to more than 0"):
         build_corpus(10, mix=(("zero", 0.0),))
     assert build_corpus(10, mix=(("zero", 1.0),)).counts() == {"zero": 10}
-    empty = tmp_path / "empty"
-    empty.write_bytes(b"")
-    with pytest.raises(ValueError, match="is empty"):
-        load_pages(str(empty))
     big = tmp_path / "big"
     big.write_bytes(bytes(5 * PAGE_SIZE))
-    assert len(load_pages(str(big), limit=2)) == 2
+    assert len(load_corpus(str(big), 0, 1, limit=2)) == 2

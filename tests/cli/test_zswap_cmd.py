@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("acomp.zswap")
 
 import acomp
-from acomp.cli.zswap_cmd import folio_plan, parse_folio_sizes
+from acomp.cli.zswap import folio_plan, parse_folio_sizes
 
 
 def test_table(cli) -> None:  # type: ignore[no-untyped-def]
@@ -139,3 +139,77 @@ def test_workload_config_defaults() -> None:
     assert cfg.label == "zstd:nobatch" and cfg.nr_pages == 30
     assert cfg.ram == 30 * acomp.PAGE_SIZE * 3 // 2
     assert WorkloadConfig("zstd", total_ram=1 << 30).ram == 1 << 30
+
+
+def _zswap_json(cli, *args: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    rc, out, err = cli("zswap", "--workers", "2", "--pages-per-worker", "64", "--json", *args)
+    assert rc == 0, err
+    return json.loads(out)["results"]  # type: ignore[no-any-return]
+
+
+def test_compare_records_carry_configuration_and_kernel_model(cli) -> None:  # type: ignore[no-untyped-def]
+    from acomp.cli.kernel_model import ZSWAP_OWN_US_PER_PAGE
+
+    a, b = _zswap_json(cli, "--compare", "lz4,zstd-generic")
+    assert (a["configuration"], b["configuration"]) == ("lz4", "zstd-generic")
+    for r in (a, b):
+        km = r["kernel_model"]
+        assert set(km) == {"compress_us_per_page", "decompress_us_per_page", "sys_us_per_zswpout"}
+        assert km["sys_us_per_zswpout"] == pytest.approx(ZSWAP_OWN_US_PER_PAGE + km["compress_us_per_page"])
+        assert r["codec"]["ratio"] > 1 and r["codec"]["compress_ns"]["p50"] > 0
+        assert r["metrics"]["store_ns_per_page"]["p50"] > 0 and r["metrics"]["load_ns"]["p99"] > 0
+        assert "kernel_model (modelled" in r["source"]
+
+
+def test_modelled_device_configurations(cli, iaa_model) -> None:  # type: ignore[no-untyped-def]
+    batch, nobatch = _zswap_json(cli, "--compare", "deflate-iaa,deflate-iaa:nobatch")
+    assert nobatch["configuration"] == "deflate-iaa:nobatch" and not nobatch["config"]["batching"]
+    assert batch["kernel_model"]["sys_us_per_zswpout"] < nobatch["kernel_model"]["sys_us_per_zswpout"], iaa_model
+
+
+def test_rounds_by_page_count_and_duration(cli) -> None:  # type: ignore[no-untyped-def]
+    (r,) = _zswap_json(cli, "-c", "lz4", "--total-pages", "300")
+    assert r["metrics"]["rounds"] == 3  # 128 pages a round: 3 rounds reach 300
+    assert r["verify"] == {"pages": 384, "mismatched": 0, "missing": 0}
+    assert r["zswap"]["zswpout"] + r["swap"]["pswpout"] + r["swap"]["swpout_zero"] >= 384
+    (r,) = _zswap_json(cli, "-c", "lz4", "--duration", "0.3")
+    m = r["metrics"]
+    assert m["elapsed_s"] + m["refault_elapsed_s"] + m["swapin_elapsed_s"] >= 0.3  # the loop stops only then
+    assert r["verify"]["pages"] == 128 * m["rounds"] and r["verify"]["mismatched"] == 0
+
+
+def test_refault_reads_back_and_dirties_again(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "text"
+    f.write_bytes(b"".join(f"page {i} ".encode() * 600 for i in range(64))[: 64 * 4096])  # no zero page
+    (r,) = _zswap_json(cli, "-c", "zstd", "--total-ram", "1G", "--refault", "25", "--dump", str(f))
+    assert r["metrics"]["refaults"] == 2 * 16  # 25 % of 64 pages, per worker
+    assert r["verify"] == {"pages": 128 + 32, "mismatched": 0, "missing": 0}
+    # With room in the pool every page is in zswap: each refault is a load, and its store one more.
+    assert r["zswap"]["zswpout"] == r["zswap"]["zswpin"] == 128 + 32
+
+
+def test_pages_from_a_dump(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "dump"
+    f.write_bytes(b"".join(bytes([i + 1]) * 4096 for i in range(10)) + bytes(4096))
+    (r,) = _zswap_json(cli, "-c", "lz4", "--dump", str(f))
+    assert r["config"]["corpus"] == f"11 pages of {f}" and r["verify"]["mismatched"] == 0
+    rc, _, err = cli("zswap", "--dump", str(f), "--pages", "5")
+    assert rc == 2 and "--pages cannot be combined" in err
+
+
+def test_text_labels_measured_and_modelled_apart(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = cli("zswap", "--compare", "lz4,zstd", "--workers", "1", "--pages-per-worker", "64")
+    assert rc == 0, err
+    lines = out.splitlines()
+    measured = next(i for i, line in enumerate(lines) if line.startswith("measured here:"))
+    modelled = next(i for i, line in enumerate(lines) if line.startswith("modelled (kernel-cost model):"))
+    assert measured < modelled
+    assert all("(model)" in line for line in lines[modelled + 1 : modelled + 4])
+    assert not any("(model)" in line for line in lines[measured:modelled])
+    assert "store latency us/page p50 / p99" in out and "compression ratio (codec)" in out
+
+
+def test_no_shrinker_help_says_what_it_does(cli) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = cli("zswap", "--help")
+    assert rc == 0
+    assert "shrink_worker" in " ".join(out.split())
