@@ -4,9 +4,9 @@ Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
 ``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`, format in
 :mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`; measurement in
 :mod:`acomp.cli.bench_measure`, raw library calls in :mod:`acomp.cli.bench_raw`),
-``zswap`` (:mod:`acomp.cli.zswap_cmd`; the workload in :mod:`acomp.cli.usemem`),
-``seed`` (:mod:`acomp.cli.seed`; tables in :mod:`acomp.cli.seed_latency` and
-:mod:`acomp.cli.seed_usemem`) and ``corpus`` (:mod:`acomp.cli.corpus`).  Shared
+``zswap`` (:mod:`acomp.cli.zswap_cmd`; the workload in :mod:`acomp.cli.usemem`)
+and ``corpus`` (:mod:`acomp.cli.corpus`); plugins add theirs through
+``acomp_register_commands`` (``seed`` comes with the IAA plugin).  Shared
 argument types and allocation: :mod:`acomp.cli.common`; tables, JSON and the
 progress bar: :mod:`acomp.cli.output`.  Documentation: ``docs/cli.md``.
 
@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import bench, compress, corpus, decompress, seed, zswap_cmd
+    from acomp.cli import bench, compress, corpus, decompress, zswap_cmd
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -57,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     decompress.add_parser(sub)
     bench.add_parser(sub)
     zswap_cmd.add_parser(sub)
-    seed.add_parser(sub)
     corpus.add_parser(sub)
     _plugin_commands(sub)
     return parser
