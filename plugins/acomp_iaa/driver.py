@@ -33,6 +33,7 @@ from acomp.errors import AcompError, Busy, InvalidArgument, TimedOut, error_from
 from acomp_iaa import core
 from acomp_iaa import device as dv
 from acomp_iaa import stats as st
+from acomp_iaa.device import DONE, OWNED, execute
 from acomp_iaa.subsystem import IaaSubsystem
 from acomp_iaa.sysfs import subsystem
 
@@ -222,6 +223,7 @@ class DeflateIaaDriver(Driver):
         devices = sub.devices
         fill = core.fill
         comp_poll = core.iaa_comp_poll
+        codec = sub.codec
         record: list[tuple[int, int, int, bool]] = []
 
         def submit(d: dv.Descriptor) -> int:  # iaa_comp_a[de]compress with POLL set
@@ -245,9 +247,10 @@ class DeflateIaaDriver(Driver):
             return _PENDING
 
         def poll(d: dv.Descriptor) -> int:  # iaa_comp_poll
-            if d.state == dv.OWNED:
-                devices[d.wq.device].run_inline(d)
-            elif d.state != dv.DONE:
+            if d.state == OWNED:
+                execute(d, codec)  # the polling CPU runs the device's work (device.py)
+                d.state = DONE
+            elif d.state != DONE:
                 self._help_or_wait(sub, d, live)
             res = comp_poll(sub, c, d, verify)
             if res is None:

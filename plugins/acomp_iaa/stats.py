@@ -94,9 +94,6 @@ class IaaStats:
             self._tl.c = c
             return c
 
-    def add(self, name: str, value: int = 1) -> None:
-        self.mine().g[IDX[name]] += value
-
     def reset(self) -> None:
         with self._lock:
             for c in self._all:
@@ -142,14 +139,6 @@ class IaaStats:
             g = [a + b for a, b in zip(g, c.g)]
             wq = [a + b for a, b in zip(wq, c.wq)]
         return g, wq
-
-    def get(self, name: str) -> int:
-        return self._sum()[0][IDX[name]]
-
-    def wq(self, device: int, wq: int) -> dict[str, int]:
-        base = 4 * (device * self._wqs + wq)
-        flat = self._sum()[1]
-        return {k: flat[base + i] for i, k in enumerate(WQ_COUNTERS)}
 
     def snapshot(self, latencies: dict[str, dict[str, list[float]]] | None = None) -> dict[str, Any]:
         """Nested dict: globals, ``devices`` -> ``iaa{N}`` -> totals and ``wqs`` -> ``wq.{M}``.

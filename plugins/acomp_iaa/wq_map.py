@@ -180,9 +180,6 @@ class WqTables:
 
     # -- introspection ------------------------------------------------------------------
 
-    def package_of(self, core: int) -> int:
-        return core // self.topology.cores_per_package
-
     def local_device(self, core: int) -> int:
         return self.cpu_to_iaa[core]
 

@@ -24,7 +24,7 @@ def _mode(mode: str) -> None:
 
 def _descriptors() -> list[dv.Descriptor]:
     sub = acomp_iaa.subsystem()
-    return [d for dev in sub.devices for wq in dev.wqs for d in wq._free]  # every descriptor is free again
+    return [d for dev in sub.devices for wq in dev.wqs for d in wq.free_descs()]
 
 
 # -- I1: POLL set by the batch path in async mode, cleared on the way out -----------------------------
