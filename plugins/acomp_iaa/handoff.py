@@ -69,4 +69,10 @@ class HandoffPolicy:
         per = elapsed_s / n
         table = self.handoff_s if handed_off else self.inline_s
         old = table[op]
-        table[op] = per if handed_off and not old else old + 0.125 * (per - old)  # races only blur it
+        if not old:
+            table[op] = per
+            return
+        # A batch preempted on a loaded machine takes 100x longer: clamp the sample so
+        # one such outlier cannot make every later batch look worth a hand-off.
+        per = min(max(per, old / 4), old * 4)
+        table[op] = old + 0.125 * (per - old)  # races between threads only blur it

@@ -44,6 +44,14 @@ def test_long_batches_hand_off_until_it_stops_paying() -> None:
     assert p.plan("compress", _batch([0] * 8)) is not None  # paying again
 
 
+def test_one_preempted_batch_does_not_make_hand_offs_look_worth_it() -> None:
+    p = HandoffPolicy(cpus=2)
+    p.observe("compress", 8, 8 * 13e-6, handed_off=False)
+    p.observe("compress", 8, 8 * 50e-3, handed_off=False)  # descheduled for 400 ms
+    assert p.inline_s["compress"] < 50e-6
+    assert p.plan("compress", _batch([0] * 8)) is None
+
+
 def test_a_handed_off_batch_is_correct_and_counted(real_pages: list[bytes]) -> None:
     d = DeflateIaaDriver(cpu=0)
     sub = acomp_iaa.subsystem()
