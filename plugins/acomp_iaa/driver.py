@@ -122,9 +122,9 @@ class DeflateIaaDriver(Driver):
         res = core.iaa_sync_op(sub, c, d, self.verify_compress)
         wq.free_desc(d)
         if isinstance(res, AcompError):
-            sub.stats.record_batch(self.sync_mode, "single", ((wq.device, len(data), dlen_guess, lost),))
+            sub.stats.record_batch(c, self.sync_mode, "single", [(wq.device, len(data), dlen_guess, lost)])
             raise res
-        sub.stats.record_batch(self.sync_mode, "single", ((wq.device, len(data), len(res), False),))
+        sub.stats.record_batch(c, self.sync_mode, "single", [(wq.device, len(data), len(res), False)])
         return res  # type: ignore[return-value]
 
     def compress_bound(self, slen: int) -> int:
@@ -187,7 +187,7 @@ class DeflateIaaDriver(Driver):
             return 0
 
         do_req_chain(range(len(data)), one)
-        sub.stats.record_batch(self.sync_mode, "do_req_chain", tuple(jobs))
+        sub.stats.record_batch(c, self.sync_mode, "do_req_chain", jobs)
         return results
 
     def _async_batch(
@@ -200,23 +200,26 @@ class DeflateIaaDriver(Driver):
         """
         n = len(data)
         results: list[Result | None] = [None] * n
-        #: This batch's descriptors by request index, None once freed.
-        live: list[dv.Descriptor | None] = [None] * n
         descs: list[dv.Descriptor] = []
         for i in range(n):
-            wq = wqs[i]
-            got = wq.alloc_desc()
+            got = wqs[i].alloc_desc()
             if got is None:
-                slow = self._alloc_slow(sub, c, wq, descs)
+                slow = self._alloc_slow(sub, c, wqs[i], descs)
                 if isinstance(slow, AcompError):
                     results[i] = slow
                     continue
                 got = slow
-            d = got
-            d.index = i
-            d.flags = _POLL  # iaa_set_req_poll(reqs, nr_reqs, true)
-            descs.append(d)
-            live[i] = d
+            got.index = i
+            got.flags = _POLL  # iaa_set_req_poll(reqs, nr_reqs, true)
+            descs.append(got)
+        #: This batch's descriptors by request index, None once freed.
+        live: list[dv.Descriptor | None]
+        if len(descs) == n:
+            live = list(descs)
+        else:
+            live = [None] * n
+            for d in descs:
+                live[d.index] = d
         handoff = sub.handoff.plan(op, descs)
         verify = self.verify_compress
         trace = sub.trace
@@ -267,10 +270,12 @@ class DeflateIaaDriver(Driver):
             wq.free_desc(d)
             return 0
 
-        t0 = time.perf_counter()
+        timed = handoff is not None or sub.handoff.sample()
+        t0 = time.perf_counter() if timed else 0.0
         lean = trace is None and handoff is None
         codes = do_async_req_chain(descs, submit_inline if lean else submit, poll)
-        sub.handoff.observe(op, len(descs), time.perf_counter() - t0, handoff is not None)
+        if timed:
+            sub.handoff.observe(op, len(descs), time.perf_counter() - t0, handoff is not None)
         if len(record) < len(descs):
             # Not polled to the end: the head's submit failed (err_prop) or acomp's poll bound expired.
             head = results[descs[0].index] if descs else None
@@ -282,7 +287,7 @@ class DeflateIaaDriver(Driver):
                     res = self._unpolled(sub, op, left, code, head)
                     if results[i] is None:  # a submit that failed on its own already set it
                         results[i] = res
-        sub.stats.record_batch(self.sync_mode, "do_async_req_chain", tuple(record))
+        sub.stats.record_batch(c, self.sync_mode, "do_async_req_chain", record)
         return results  # type: ignore[return-value]
 
     @staticmethod
@@ -368,7 +373,7 @@ class DeflateIaaDriver(Driver):
             if res is None:  # iaa_comp_poll never sees an unwritten record here: the engine wrote it
                 res = TimedOut("iaa: completion record not written")
             dlen = capacity if isinstance(res, AcompError) else len(res)
-            sub.stats.record_batch(mode, "irq" if irq else "poll", ((dev_id, len(data), dlen, lost),))
+            sub.stats.record_batch(ec, mode, "irq" if irq else "poll", [(dev_id, len(data), dlen, lost)])
             done(res)
 
         d.on_done = on_done

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from acomp_iaa.timing import summarize
@@ -54,20 +54,22 @@ VERIFY_CALLS, VERIFY_MISMATCHES, DESC_ALLOC_TIMEOUTS, DISABLED_REJECTS, SPIN_TIM
 WQ_COMP_CALLS, WQ_COMP_BYTES, WQ_DECOMP_CALLS, WQ_DECOMP_BYTES = range(4)
 
 #: One recorded batch: (device, slen, dlen, lost) per descriptor.
-BatchRecord = tuple[tuple[int, int, int, bool], ...]
+BatchRecord = Sequence[tuple[int, int, int, bool]]
 
 #: How many recent batches are kept per mode for the latency summary.
 LATENCY_HISTORY = 1024
 
 
 class Counters:
-    """One thread's counters: ``g`` by :data:`IDX`, ``wq`` four per WQ."""
+    """One thread's counters: ``g`` by :data:`IDX`, ``wq`` four per WQ, and its calls
+    by (mode, executor)."""
 
-    __slots__ = ("g", "wq")
+    __slots__ = ("calls", "g", "wq")
 
     def __init__(self, n_wqs: int) -> None:
         self.g = [0] * len(_NAMES)
         self.wq = [0] * (4 * n_wqs)
+        self.calls: dict[tuple[str, str], int] = {}
 
 
 class IaaStats:
@@ -80,7 +82,6 @@ class IaaStats:
         self._all: list[Counters] = []
         self._tl = threading.local()
         self._latency: dict[str, deque[list[Any]]] = {}
-        self._executors: dict[str, dict[str, int]] = {}
 
     def mine(self) -> Counters:
         """The calling thread's counters (registered on first use)."""
@@ -99,23 +100,26 @@ class IaaStats:
             for c in self._all:
                 c.g[:] = [0] * len(c.g)
                 c.wq[:] = [0] * len(c.wq)
+                c.calls.clear()
             self._latency = {}
-            self._executors = {}
 
-    def record_batch(self, mode: str, executor: str, jobs: BatchRecord) -> None:
-        """Keep a batch (one record per call) for the virtual clock, under its mode and executor.
+    def record_batch(self, c: Counters, mode: str, executor: str, jobs: BatchRecord) -> None:
+        """Keep a call (a batch or a lone request) for the virtual clock, under its mode and executor.
 
-        ``executor`` is how the driver ran it: ``do_req_chain`` (sync chaining),
-        ``do_async_req_chain`` (submit all, then poll) or ``irq`` (a lone request
-        completed by its interrupt).
+        ``c`` is the calling thread's counters; ``executor`` is how the driver
+        ran it: ``do_req_chain`` (sync chaining), ``do_async_req_chain`` (submit
+        all, then poll), ``single`` (a lone synchronous request), ``poll`` or
+        ``irq`` (a lone POLL request, read by iaa_comp_poll or completed by the
+        interrupt handler).  ``jobs`` is not copied: the caller hands it over.
         """
-        with self._lock:
-            hist = self._latency.get(mode)
-            if hist is None:
-                hist = self._latency[mode] = deque(maxlen=LATENCY_HISTORY)
-            hist.append([executor, jobs, None])
-            ex = self._executors.setdefault(mode, {})
-            ex[executor] = ex.get(executor, 0) + 1
+        hist = self._latency.get(mode)
+        if hist is None:
+            with self._lock:
+                hist = self._latency.setdefault(mode, deque(maxlen=LATENCY_HISTORY))
+        hist.append([executor, jobs, None])  # deque.append is atomic
+        key = (mode, executor)
+        calls = c.calls
+        calls[key] = calls.get(key, 0) + 1
 
     def latencies(self, clock: Callable[[str, BatchRecord], float]) -> dict[str, dict[str, list[float]]]:
         """Virtual latency of each kept batch, by mode and executor; each batch is timed once."""
@@ -123,7 +127,7 @@ class IaaStats:
             out: dict[str, dict[str, list[float]]] = {}
             for mode, hist in self._latency.items():
                 by_executor: dict[str, list[float]] = {}
-                for entry in list(hist):
+                for entry in hist.copy():  # copy() is one C call: appends cannot interleave
                     if entry[2] is None:
                         entry[2] = clock(entry[0], entry[1])
                     by_executor.setdefault(entry[0], []).append(entry[2])
@@ -160,7 +164,12 @@ class IaaStats:
                     totals[k] += one[k]
             devices[f"iaa{d}"] = {**totals, "wqs": wqs}
         with self._lock:
-            executors = {mode: dict(ex) for mode, ex in self._executors.items()}
+            arrays = list(self._all)
+        executors: dict[str, dict[str, int]] = {}
+        for c in arrays:
+            for (mode, ex), n in list(c.calls.items()):
+                by = executors.setdefault(mode, {})
+                by[ex] = by.get(ex, 0) + n
         latency = {
             mode: {ex: {**summarize(v).as_dict(), "last": v[-16:]} for ex, v in by_ex.items()}
             for mode, by_ex in (latencies or {}).items()

@@ -24,7 +24,7 @@ import attrs
 from acomp_iaa.device import IaaDevice
 from acomp_iaa.faults import FaultInjector
 from acomp_iaa.handoff import HandoffPolicy
-from acomp_iaa.stats import IaaStats
+from acomp_iaa.stats import BatchRecord, IaaStats
 from acomp_iaa.timing import Job, ModelMode, TimingModel, TimingParams
 from acomp_iaa.wq_map import Topology, WqTables
 
@@ -169,7 +169,7 @@ class IaaSubsystem:
     def batch_latencies(self) -> dict[str, dict[str, list[float]]]:
         """Virtual latency (ns) of each kept call, by mode and executor, oldest first."""
 
-        def clock(executor: str, jobs: tuple[tuple[int, int, int, bool], ...]) -> float:
+        def clock(executor: str, jobs: BatchRecord) -> float:
             return self.timing.batch_latency_with_timeouts(
                 _EXECUTOR_MODEL[executor],
                 [Job(dev, slen, dlen) for dev, slen, dlen, _ in jobs],
