@@ -29,7 +29,7 @@ from typing import Any
 
 import acomp
 from acomp.cli.bench_raw import raw_calls
-from acomp.corpus import build_corpus
+from acomp.cli.corpus import build_corpus
 
 PAGE = acomp.PAGE_SIZE
 GOALS_ISSUE2 = {"zstd-generic": 1.08, "lz4-generic": 1.20}

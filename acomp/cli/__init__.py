@@ -4,9 +4,10 @@ Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
 ``decompress`` (:mod:`acomp.cli.compress`, :mod:`acomp.cli.decompress`; their
 format in :mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`),
 ``zswap`` (:mod:`acomp.cli.zswap`; the usemem-like workload it shares with
-``seed`` in :mod:`acomp.cli.usemem`), ``corpus`` (:mod:`acomp.cli.corpus`, with
-the corpus itself) and ``seed`` (:mod:`acomp.cli.seed`, moving to the IAA
-plugin).  Plugins add commands through the ``acomp_register_commands`` hook.
+``seed`` in :mod:`acomp.cli.usemem`), ``advise`` (:mod:`acomp.cli.advise`) and
+``corpus`` (:mod:`acomp.cli.corpus`, with the corpus itself).  Plugins add
+commands through the ``acomp_register_commands`` hook: ``seed`` comes with the
+IAA plugin (``plugins/acomp_iaa/seed``).
 Shared by several commands: the page sources (:mod:`acomp.cli.pages`), the raw
 library calls (:mod:`acomp.cli.bench_raw`), argument types
 (:mod:`acomp.cli.common`), files (:mod:`acomp.cli.fileio`) and tables, JSON and
@@ -74,7 +75,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import advise, bench, compress, corpus, decompress, seed, zswap
+    from acomp.cli import advise, bench, compress, corpus, decompress, zswap
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -91,7 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     zswap.add_parser(sub)
     advise.add_parser(sub)
-    seed.add_parser(sub)
     corpus.add_parser(sub)
     _plugin_commands(sub)
     return parser

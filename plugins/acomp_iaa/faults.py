@@ -8,9 +8,16 @@ outcome does not depend on which engine thread runs it):
 
 Kinds and what the caller sees (docs/iaa.md has the table):
 
-``timeout``           the descriptor is lost; ETIMEDOUT, and the driver disables itself
+``timeout``           the completion record is never written.  Where the CPU spins on
+                      it (``sync`` mode, a lone request, ``async_irq``) check_completion's
+                      spin limit ends it: ETIMEDOUT, and the driver disables itself; nothing
+                      is counted.  The ``async`` poll path has no spin limit: ETIMEDOUT from
+                      acomp's poll bound (acomp only), the driver stays enabled
+``watchdog``          the device's watchdog expired (status 0x24): ETIMEDOUT, counted in
+                      ``total_completion_timeout_errors``, the driver stays enabled
 ``comp_buf_overflow`` output buffer overflow: E2BIG on compress, EOVERFLOW on decompress
-``analytics_error``   decompress only: the driver falls back to software inflate
+``analytics_error``   decompress only: the sync and irq paths fall back to software
+                      inflate; the async poll path reports EINVAL
 ``verify_mismatch``   compress only: the verify step disagrees; EINVAL when
                       verify_compress is on, no effect otherwise
 ``einval``            the completion record reports an invalid descriptor; EINVAL
@@ -27,7 +34,7 @@ import attrs
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultKind"]
 
-FaultKind = Literal["timeout", "comp_buf_overflow", "analytics_error", "verify_mismatch", "einval"]
+FaultKind = Literal["timeout", "watchdog", "comp_buf_overflow", "analytics_error", "verify_mismatch", "einval"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 _ONLY_OP: dict[str, str] = {"analytics_error": "decompress", "verify_mismatch": "compress"}
@@ -56,7 +63,7 @@ class FaultInjector:
         self._pending: deque[_Pending] = deque()
         #: How many descriptors each kind was injected into.
         self.injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
-        self._active = False
+        self.active = False
 
     def seed(self, seed: int) -> None:
         with self._lock:
@@ -71,7 +78,7 @@ class FaultInjector:
                 self._rates[k] = rate
             else:
                 self._rates.pop(k, None)
-            self._active = bool(self._rates or self._pending)
+            self.active = bool(self._rates or self._pending)
 
     def inject(self, kind: str, count: int = 1, device: int | None = None) -> None:
         """The next ``count`` eligible descriptors (on ``device``, or anywhere) fail with ``kind``."""
@@ -80,13 +87,13 @@ class FaultInjector:
             raise ValueError(f"count must be an int >= 1, got {count!r}")
         with self._lock:
             self._pending.append(_Pending(k, device, count))
-            self._active = True
+            self.active = True
 
     def clear(self) -> None:
         with self._lock:
             self._rates.clear()
             self._pending.clear()
-            self._active = False
+            self.active = False
 
     def pending(self) -> int:
         with self._lock:
@@ -94,8 +101,6 @@ class FaultInjector:
 
     def draw(self, op: str, device: int) -> FaultKind | None:
         """The fault for one descriptor about to be submitted, or None."""
-        if not self._active:  # the common case costs one attribute read
-            return None
         with self._lock:
             for p in self._pending:
                 if (p.device is None or p.device == device) and _ONLY_OP.get(p.kind, op) == op:
@@ -103,7 +108,7 @@ class FaultInjector:
                     if p.remaining == 0:
                         self._pending.remove(p)
                     self.injected[p.kind] += 1
-                    self._active = bool(self._rates or self._pending)
+                    self.active = bool(self._rates or self._pending)
                     return p.kind
             for kind, rate in self._rates.items():
                 if _ONLY_OP.get(kind, op) == op and self._rng.random() < rate:

@@ -9,7 +9,9 @@ any inflate reads it.  Two engines can produce exactly that:
   never does; such (incompressible) inputs are re-encoded here as literals in
   one fixed block.  zlib also ends a block every ``lit_bufsize - 1`` symbols, so inputs above
   :data:`ZLIB_ONE_BLOCK_MAX` are compressed per segment and the segments'
-  fixed blocks joined: valid deflate, 4 KiB window, several BTYPE=01 blocks.
+  symbols spliced into one fixed block (fixed Huffman codes need no table):
+  one header and one EOB at any size, as IAA writes (``FIXED_HDR | bfinal``,
+  ``IAA_COMP_APPEND_EOB``).
 * python-isal (optional) at level 0 with ``Z_FIXED`` and ``hist_bits=12``:
   about six times faster.  It always ends with an empty final fixed block
   (one block with BFINAL=0, then ``BFINAL=1, BTYPE=01, EOB``); we drop that
@@ -57,7 +59,7 @@ HISTORY_WINDOW = 4096
 HAVE_ISAL = _isal_zlib is not None
 #: Inputs up to this size are one zlib block (memLevel 9: a block ends after
 #: lit_bufsize - 1 = 32767 symbols, one symbol per input byte at most; we keep
-#: a wide margin).  Larger inputs become several fixed blocks.
+#: a wide margin).  Larger inputs are compressed in segments of this size.
 ZLIB_ONE_BLOCK_MAX = 16384
 
 _ZLIB_LEVEL = 1  # deflate_fast: IAA does a greedy hash search too
@@ -138,21 +140,21 @@ def _deflate_zlib(src: bytes) -> bytes:
     if len(src) <= ZLIB_ONE_BLOCK_MAX:
         return _zlib_stream(src)
     # zlib would end a block every lit_bufsize symbols and may store some of
-    # them; compress segments that each fit one block (primed with the last
-    # 4 KiB so matches still reach back) and join the blocks bit by bit.
-    acc = 0
-    pos = 0
-    last = len(src) - 1
+    # them: compress segments that each fit one block (primed with the last
+    # 4 KiB so matches still reach back), then splice their symbols into one
+    # block: IAA writes one 3-bit header (BFINAL=1, BTYPE=01) and one EOB.
+    acc = 0b011  # BFINAL=1, then BTYPE=01 least significant bit first
+    pos = 3
     for start in range(0, len(src), ZLIB_ONE_BLOCK_MAX):
         seg = src[start : start + ZLIB_ONE_BLOCK_MAX]
         zdict = src[max(0, start - HISTORY_WINDOW) : start]
         stream = _zlib_stream(seg, zdict)
         nbits = _end_bit(stream, seg, zdict)
-        block = int.from_bytes(stream, "little") & ((1 << nbits) - 1)
-        if start + ZLIB_ONE_BLOCK_MAX <= last:
-            block &= ~1  # BFINAL only on the last block
-        acc |= block << pos
-        pos += nbits
+        # Drop the segment's own header (3 bits) and its EOB (code 256: 7 zero bits).
+        symbols = (int.from_bytes(stream, "little") >> 3) & ((1 << (nbits - 10)) - 1)
+        acc |= symbols << pos
+        pos += nbits - 10
+    pos += 7  # the one EOB: seven zero bits
     return acc.to_bytes((pos + 7) >> 3, "little")
 
 

@@ -1,10 +1,16 @@
-"""iaa_crypto's debugfs statistics, with the kernel's names, plus the virtual latencies.
+"""iaa_crypto's debugfs statistics, with the kernel's names, plus the per-mode batch records.
 
-Global: ``total_comp_calls``, ``total_decomp_calls``, ``total_sw_decomp_calls``,
-``total_comp_bytes_out``, ``total_decomp_bytes_in``,
-``total_completion_einval_errors``, ``total_completion_timeout_errors``,
-``total_completion_comp_buf_overflow_errors``.  Per device and per WQ:
-``comp_calls``, ``comp_bytes``, ``decomp_calls``, ``decomp_bytes``.
+Global (kernel ``iaa_crypto_stats.c``): ``total_comp_calls``,
+``total_decomp_calls``, ``total_sw_decomp_calls``, ``total_comp_bytes_out``,
+``total_decomp_bytes_in``, ``total_completion_einval_errors``,
+``total_completion_timeout_errors``, ``total_completion_comp_buf_overflow_errors``.
+Per device and per WQ: ``comp_calls``, ``comp_bytes``, ``decomp_calls``,
+``decomp_bytes``.  They count where the kernel counts (see docs/iaa.md,
+"Statistics"): calls when a descriptor is submitted, bytes when it succeeded.
+
+Each thread adds into its own counter array, without a lock (the kernel's
+counters are atomics); a snapshot sums the arrays.  A batch's counts are added
+once per batch.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from acomp_iaa.timing import summarize
 
-__all__ = ["GLOBAL_COUNTERS", "WQ_COUNTERS", "IaaStats"]
+__all__ = ["EXTRA_COUNTERS", "GLOBAL_COUNTERS", "WQ_COUNTERS", "BatchRecord", "Counters", "IaaStats"]
 
 GLOBAL_COUNTERS = (
     "total_comp_calls",
@@ -28,105 +34,144 @@ GLOBAL_COUNTERS = (
     "total_completion_timeout_errors",
     "total_completion_comp_buf_overflow_errors",
 )
+#: acomp only (no kernel counter): verify work, descriptor waits that gave up,
+#: requests refused while disabled, spin-limit timeouts (the kernel only logs those).
+EXTRA_COUNTERS = (
+    "verify_calls",
+    "verify_mismatches",
+    "desc_alloc_timeouts",
+    "disabled_rejects",
+    "completion_spin_timeouts",
+)
 WQ_COUNTERS = ("comp_calls", "comp_bytes", "decomp_calls", "decomp_bytes")
-#: Emulation-only counters (no kernel equivalent).
-EXTRA_COUNTERS = ("verify_calls", "verify_mismatches", "wq_full_errors", "disabled_rejects")
+_NAMES = GLOBAL_COUNTERS + EXTRA_COUNTERS
+#: Index of each global counter in :attr:`Counters.g`.
+IDX = {name: i for i, name in enumerate(_NAMES)}
+COMP_CALLS, DECOMP_CALLS, SW_DECOMP_CALLS, COMP_BYTES_OUT, DECOMP_BYTES_IN = range(5)
+EINVAL_ERRORS, TIMEOUT_ERRORS, COMP_BUF_OVERFLOW_ERRORS = range(5, 8)
+VERIFY_CALLS, VERIFY_MISMATCHES, DESC_ALLOC_TIMEOUTS, DISABLED_REJECTS, SPIN_TIMEOUTS = range(8, 13)
+#: Offsets of a WQ's counters in :attr:`Counters.wq` (``wq.stat_base`` + these).
+WQ_COMP_CALLS, WQ_COMP_BYTES, WQ_DECOMP_CALLS, WQ_DECOMP_BYTES = range(4)
 
 #: One recorded batch: (device, slen, dlen, lost) per descriptor.
-BatchRecord = tuple[tuple[int, int, int, bool], ...]
+BatchRecord = Sequence[tuple[int, int, int, bool]]
 
-#: How many recent batches are kept for the latency summary.
+#: How many recent batches are kept per mode for the latency summary.
 LATENCY_HISTORY = 1024
 
 
+class Counters:
+    """One thread's counters: ``g`` by :data:`IDX`, ``wq`` four per WQ, and its calls
+    by (mode, executor)."""
+
+    __slots__ = ("calls", "g", "wq")
+
+    def __init__(self, n_wqs: int) -> None:
+        self.g = [0] * len(_NAMES)
+        self.wq = [0] * (4 * n_wqs)
+        self.calls: dict[tuple[str, str], int] = {}
+
+
 class IaaStats:
-    """All counters behind one lock (updates are a few integer adds)."""
+    """The counters of every thread, and the recent batches of each mode."""
 
     def __init__(self, n_devices: int, wqs_per_device: int) -> None:
         self._lock = threading.Lock()
         self._n_devices = n_devices
         self._wqs = wqs_per_device
-        self.reset()
+        self._all: list[Counters] = []
+        self._tl = threading.local()
+        self._latency: dict[str, deque[list[Any]]] = {}
+
+    def mine(self) -> Counters:
+        """The calling thread's counters (registered on first use)."""
+        try:
+            c: Counters = self._tl.c
+            return c
+        except AttributeError:
+            c = Counters(self._n_devices * self._wqs)
+            with self._lock:
+                self._all.append(c)
+            self._tl.c = c
+            return c
 
     def reset(self) -> None:
         with self._lock:
-            self._global = dict.fromkeys(GLOBAL_COUNTERS + EXTRA_COUNTERS, 0)
-            self._wq = [[dict.fromkeys(WQ_COUNTERS, 0) for _ in range(self._wqs)] for _ in range(self._n_devices)]
-            self._latency: dict[str, deque[list[Any]]] = {}
-            self._batches: dict[str, int] = {}
+            for c in self._all:
+                c.g[:] = [0] * len(c.g)
+                c.wq[:] = [0] * len(c.wq)
+                c.calls.clear()
+            self._latency = {}
 
-    def add(self, name: str, value: int = 1) -> None:
-        with self._lock:
-            self._global[name] += value
+    def record_batch(self, c: Counters, mode: str, executor: str, jobs: BatchRecord) -> None:
+        """Keep a call (a batch or a lone request) for the virtual clock, under its mode and executor.
 
-    def submitted(self, compress: bool, descs: Sequence[tuple[int, int, int]]) -> None:
-        """Count a batch's descriptors, each ``(device, wq, slen)``, under one lock."""
-        with self._lock:
-            g = self._global
-            if compress:
-                g["total_comp_calls"] += len(descs)
-                for device, wq, _ in descs:
-                    self._wq[device][wq]["comp_calls"] += 1
-            else:
-                g["total_decomp_calls"] += len(descs)
-                for device, wq, slen in descs:
-                    g["total_decomp_bytes_in"] += slen
-                    self._wq[device][wq]["decomp_calls"] += 1
+        ``c`` is the calling thread's counters; ``executor`` is how the driver
+        ran it: ``do_req_chain`` (sync chaining), ``do_async_req_chain`` (submit
+        all, then poll), ``single`` (a lone synchronous request), ``poll`` or
+        ``irq`` (a lone POLL request, read by iaa_comp_poll or completed by the
+        interrupt handler).  ``jobs`` is not copied: the caller hands it over.
+        """
+        hist = self._latency.get(mode)
+        if hist is None:
+            with self._lock:
+                hist = self._latency.setdefault(mode, deque(maxlen=LATENCY_HISTORY))
+        hist.append([executor, jobs, None])  # deque.append is atomic
+        key = (mode, executor)
+        calls = c.calls
+        calls[key] = calls.get(key, 0) + 1
 
-    def succeeded(self, device: int, wq: int, compress: bool, slen: int, dlen: int) -> None:
+    def latencies(self, clock: Callable[[str, BatchRecord], float]) -> dict[str, dict[str, list[float]]]:
+        """Virtual latency of each kept batch, by mode and executor; each batch is timed once."""
         with self._lock:
-            if compress:
-                self._global["total_comp_bytes_out"] += dlen
-                self._wq[device][wq]["comp_bytes"] += dlen
-            else:
-                self._wq[device][wq]["decomp_bytes"] += slen
-
-    def record_batch(self, mode: str, jobs: BatchRecord) -> None:
-        """Keep a batch's descriptors (device, slen, dlen, lost) for the virtual clock."""
-        with self._lock:
-            hist = self._latency.get(mode)
-            if hist is None:
-                hist = self._latency[mode] = deque(maxlen=LATENCY_HISTORY)
-            hist.append([jobs, None])
-            self._batches[mode] = self._batches.get(mode, 0) + 1
-
-    def latencies(self, clock: Callable[[str, BatchRecord], float]) -> dict[str, list[float]]:
-        """Virtual latency of each kept batch, by mode; each batch is timed once, in order."""
-        with self._lock:
-            out: dict[str, list[float]] = {}
+            out: dict[str, dict[str, list[float]]] = {}
             for mode, hist in self._latency.items():
-                values = []
-                for entry in hist:
-                    if entry[1] is None:
-                        entry[1] = clock(mode, entry[0])
-                    values.append(entry[1])
-                out[mode] = values
+                by_executor: dict[str, list[float]] = {}
+                for entry in hist.copy():  # copy() is one C call: appends cannot interleave
+                    if entry[2] is None:
+                        entry[2] = clock(entry[0], entry[1])
+                    by_executor.setdefault(entry[0], []).append(entry[2])
+                out[mode] = by_executor
             return out
 
-    def get(self, name: str) -> int:
+    def _sum(self) -> tuple[list[int], list[int]]:
         with self._lock:
-            return self._global[name]
+            arrays = list(self._all)
+        g = [0] * len(_NAMES)
+        wq = [0] * (4 * self._n_devices * self._wqs)
+        for c in arrays:
+            g = [a + b for a, b in zip(g, c.g)]
+            wq = [a + b for a, b in zip(wq, c.wq)]
+        return g, wq
 
-    def wq(self, device: int, wq: int) -> dict[str, int]:
-        with self._lock:
-            return dict(self._wq[device][wq])
-
-    def snapshot(self, latencies: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    def snapshot(self, latencies: dict[str, dict[str, list[float]]] | None = None) -> dict[str, Any]:
         """Nested dict: globals, ``devices`` -> ``iaa{N}`` -> totals and ``wqs`` -> ``wq.{M}``.
 
-        ``latencies``: the virtual latency of each recorded batch, by mode
-        (summarized under ``latency``: the last :data:`LATENCY_HISTORY` batches).
+        ``batch_records``: how many calls each mode ran with each executor;
+        ``latency``: mode -> executor -> the virtual latency summary of the last
+        :data:`LATENCY_HISTORY` calls of that mode (``latencies``, ns).
         """
+        g, flat = self._sum()
+        devices: dict[str, Any] = {}
+        for d in range(self._n_devices):
+            wqs = {}
+            totals = dict.fromkeys(WQ_COUNTERS, 0)
+            for w in range(self._wqs):
+                base = 4 * (d * self._wqs + w)
+                one = {k: flat[base + i] for i, k in enumerate(WQ_COUNTERS)}
+                wqs[f"wq.{w}"] = one
+                for k in WQ_COUNTERS:
+                    totals[k] += one[k]
+            devices[f"iaa{d}"] = {**totals, "wqs": wqs}
         with self._lock:
-            devices: dict[str, Any] = {}
-            for d, wqs in enumerate(self._wq):
-                totals = dict.fromkeys(WQ_COUNTERS, 0)
-                for w in wqs:
-                    for k in WQ_COUNTERS:
-                        totals[k] += w[k]
-                devices[f"iaa{d}"] = {**totals, "wqs": {f"wq.{i}": dict(w) for i, w in enumerate(wqs)}}
-            latency = {
-                mode: {**summarize(h).as_dict(), "batches": self._batches.get(mode, 0), "last": h[-16:]}
-                for mode, h in (latencies or {}).items()
-            }
-            return {**self._global, "devices": devices, "latency": latency}
+            arrays = list(self._all)
+        executors: dict[str, dict[str, int]] = {}
+        for c in arrays:
+            for (mode, ex), n in list(c.calls.items()):
+                by = executors.setdefault(mode, {})
+                by[ex] = by.get(ex, 0) + n
+        latency = {
+            mode: {ex: {**summarize(v).as_dict(), "last": v[-16:]} for ex, v in by_ex.items()}
+            for mode, by_ex in (latencies or {}).items()
+        }
+        return {**dict(zip(_NAMES, g)), "devices": devices, "latency": latency, "batch_records": executors}

@@ -36,6 +36,7 @@ import attrs
 from acomp_iaa.fixed import deflate_fixed, resolve_codec
 
 __all__ = [
+    "BATCHING_MODES",
     "SEED_LATENCY",
     "SEED_TOPOLOGY_SHAPE",
     "Job",
@@ -43,6 +44,7 @@ __all__ = [
     "ModelMode",
     "TimingModel",
     "TimingParams",
+    "model_latency",
     "page_sizes",
     "simulate_batch_latency",
     "summarize",
@@ -309,3 +311,59 @@ def simulate_batch_latency(
             jobs.append(Job(device, slen, dlen))
         latencies.append(model._batch(mode, jobs, None))
     return summarize(latencies)
+
+
+#: ``batching`` values of :func:`model_latency` (the ``acomp_model_latency`` hook).
+BATCHING_MODES = ("async", "sync", "none")
+
+
+def model_latency(
+    op: str,
+    sizes: Sequence[tuple[int, int]],
+    batching: str,
+    *,
+    params: TimingParams | None = None,
+    seed: int = 0,
+    batch_size: int = 8,
+) -> list[float]:
+    """Modelled latency (ns) of each call processing ``sizes`` on the seed's machine (acomp only).
+
+    ``batching``: ``"async"`` (batches of ``batch_size``, async request
+    chaining), ``"sync"`` (the same batches, sync request chaining) or
+    ``"none"`` (one synchronous request per call).  Compress calls spread over
+    the package's 4 devices (global WQs, as the seed ran); decompress calls go
+    to the core's own device (wq.0).  Deterministic for a seed; the model's
+    per-byte costs were fitted on compress only, so decompress figures are
+    predictions.
+    """
+    from acomp.errors import InvalidArgument
+
+    if op not in ("compress", "decompress"):
+        raise InvalidArgument(f"op must be 'compress' or 'decompress', got {op!r}")
+    if batching not in BATCHING_MODES:
+        raise InvalidArgument(f"batching must be one of {BATCHING_MODES}, got {batching!r}")
+    pairs: list[tuple[int, int]] = []
+    for pair in sizes:
+        if (
+            not isinstance(pair, tuple)
+            or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in pair)
+        ):
+            raise InvalidArgument(f"sizes must hold (slen, dlen) pairs of ints >= 0, got {pair!r}")
+        pairs.append(pair)
+    per_call = 1 if batching == "none" else batch_size
+    mode: ModelMode = "async" if batching == "async" else "sync"
+    model = TimingModel(params, engines_per_device=SEED_TOPOLOGY_SHAPE["engines_per_device"], seed=seed)
+    devices = SEED_TOPOLOGY_SHAPE["devices_per_package"]
+    out: list[float] = []
+    rr = 0
+    for start in range(0, len(pairs), per_call):
+        jobs = []
+        for slen, dlen in pairs[start : start + per_call]:
+            if op == "compress":
+                jobs.append(Job(rr % devices, slen, dlen))
+                rr += 1
+            else:
+                jobs.append(Job(0, slen, dlen))
+        out.append(model.batch_latency(mode, jobs))
+    return out

@@ -6,7 +6,7 @@ import glob
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -49,3 +49,16 @@ def real_pages() -> list[bytes]:
     pages = _real_pages()
     assert len(pages) >= 16
     return pages
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``cli("seed", "--json") -> (exit status, stdout, stderr)`` through ``acomp.cli.main``."""
+    from acomp.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run

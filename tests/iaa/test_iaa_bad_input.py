@@ -7,10 +7,10 @@ import math
 
 import acomp_iaa
 import pytest
-from acomp_iaa import DeflateIaaDriver, api, plugin
+from acomp_iaa import DeflateIaaDriver, plugin, sysfs
 
 import acomp
-from acomp.errors import InvalidArgument, OutputOverflow
+from acomp.errors import InvalidArgument
 
 
 def _einval(fn: object, *args: object, **kwargs: object) -> None:
@@ -31,9 +31,13 @@ def test_bad_cpu_param(cpu: object) -> None:
 
 
 def test_good_cpu_param_binds() -> None:
+    assert DeflateIaaDriver.device_state() == "live"  # nothing bound yet: the first transform binds
     d = DeflateIaaDriver(cpu=1)
     assert acomp_iaa.subsystem().bound and DeflateIaaDriver.device_state() == "bound"
     d.close()
+    # Kernel (I9): freeing a tfm does not unbind the WQs; only iaa_crypto_remove does.
+    assert DeflateIaaDriver.device_state() == "bound"
+    acomp_iaa.unbind()
     assert DeflateIaaDriver.device_state() == "live"
 
 
@@ -50,6 +54,12 @@ def test_good_cpu_param_binds() -> None:
         ("verify_compress", 1),
         ("verify_compress", "yes"),
         ("verify_compress", None),
+        ("g_wqs_per_iaa", -1),
+        ("g_wqs_per_iaa", 1.0),
+        ("g_wqs_per_iaa", True),
+        ("g_wqs_per_iaa", "1"),
+        ("g_consec_descs_per_gwq", 0),
+        ("g_consec_descs_per_gwq", None),
         ("bogus", True),
     ],
 )
@@ -57,11 +67,18 @@ def test_bad_driver_attr_values(name: str, value: object) -> None:
     _einval(acomp_iaa.set_driver_attr, name, value)
     assert acomp_iaa.get_driver_attr("sync_mode") == "async"
     assert acomp_iaa.get_driver_attr("verify_compress") is False
+    assert acomp_iaa.get_driver_attr("g_wqs_per_iaa") == 0
+    assert acomp_iaa.get_driver_attr("g_consec_descs_per_gwq") == 1
 
 
-def test_bad_value_is_einval_even_while_bound() -> None:
+def test_store_while_enabled_is_ebusy_before_the_value_is_parsed() -> None:
+    # Kernel (I9, v5 *_store): `if (iaa_crypto_enabled) goto out;` with ret = -EBUSY comes
+    # before kstrtoint/kstrtobool/set_iaa_sync_mode: a bad value is EBUSY, not EINVAL, then.
+    # (This replaces the old "EINVAL before EBUSY" assertion.)
     d = DeflateIaaDriver()
-    _einval(acomp_iaa.set_driver_attr, "sync_mode", "fast")  # EINVAL before EBUSY
+    with pytest.raises(acomp.errors.Busy):
+        acomp_iaa.set_driver_attr("sync_mode", "fast")
+    _einval(acomp_iaa.set_driver_attr, "no_such_attr", 1)  # no such file: not a store at all
     d.close()
 
 
@@ -110,7 +127,7 @@ def test_configure_keeps_driver_attrs_and_fields() -> None:
     acomp_iaa.configure(packages=1)
     sub = acomp_iaa.configure(wqs_per_device=1)
     assert sub.topology.packages == 1 and sub.topology.wqs_per_device == 1
-    assert sub.sync_mode == "sync"
+    assert sub.attrs.sync_mode == "sync"
 
 
 # -- fault injection ----------------------------------------------------------------------------
@@ -154,14 +171,15 @@ def test_fault_rate_zero_clears() -> None:
 # -- the software fallback (deflate_generic_decompress, acomp.lib's inflate) ---------------------
 
 
-def test_software_fallback_overflow_is_eoverflow() -> None:
-    """The core's NoSpace is mapped to the device's EOVERFLOW at the fallback's call site."""
+def test_software_fallback_keeps_its_own_errno() -> None:
+    """Kernel (I4): the fallback's errno is returned unchanged; the seed-era scomp deflate
+    says -EINVAL for every failure, a too-small dst included (was EOVERFLOW here)."""
     d = DeflateIaaDriver()
     comp = d.compress(b"q" * 3000, 4096)
     acomp_iaa.inject_fault("analytics_error")
-    with pytest.raises(OutputOverflow) as exc:
+    with pytest.raises(InvalidArgument) as exc:
         d.decompress(comp, 100)
-    assert exc.value.errno == errno.EOVERFLOW
+    assert exc.value.errno == errno.EINVAL and "deflate-generic" in str(exc.value)
     assert acomp_iaa.stats()["total_sw_decomp_calls"] == 1
     d.close()
 
@@ -176,13 +194,18 @@ def test_trailing_bytes_fail_on_the_device_and_pass_in_software() -> None:
     d.close()
 
 
-def test_disabled_decompress_overflow_is_eoverflow() -> None:
+def test_disabled_decompress_is_enodev() -> None:
+    """Kernel (I3): iaa_comp_adecompress returns -ENODEV while !iaa_crypto_enabled, as compress does
+    (the old assertions checked a software fallback here)."""
     d = DeflateIaaDriver()
     comp = d.compress(b"w" * 2000, 4096)
     acomp_iaa.subsystem().disable()
-    with pytest.raises(OutputOverflow):
-        d.decompress(comp, 1999)
-    assert d.decompress(comp, 2000) == b"w" * 2000
+    for fn, arg, cap in ((d.decompress, comp, 2000), (d.compress, b"w" * 2000, 4096)):
+        with pytest.raises(acomp_iaa.IaaDisabled) as exc:
+            fn(arg, cap)
+        assert exc.value.errno == errno.ENODEV
+    assert all(r.errno == errno.ENODEV for r in d.batch_decompress([comp, comp], [2000, 2000]))  # type: ignore[union-attr]
+    assert acomp_iaa.stats()["total_sw_decomp_calls"] == 0
     d.close()
 
 
@@ -190,6 +213,7 @@ def test_disabled_decompress_overflow_is_eoverflow() -> None:
 
 
 def test_decompress_counters_and_reset_stats(real_pages: list[bytes]) -> None:
+    acomp_iaa.set_driver_attr("g_wqs_per_iaa", 1)  # wq.1 global (compress), wq.0 local (decompress)
     d = DeflateIaaDriver(cpu=0)
     comp = d.batch_compress(real_pages[:8], [8192] * 8)
     assert all(isinstance(c, bytes) for c in comp)
@@ -211,11 +235,14 @@ def test_describe_driver_hook() -> None:
     assert plugin.acomp_describe_driver("deflate-generic") is None
     info = plugin.acomp_describe_driver("deflate-iaa")
     assert info is not None
-    assert info["sync_mode"] == "async" and info["verify_compress"] is False and info["enabled"] is True
+    assert info["sync_mode"] == "async" and info["verify_compress"] is False and info["enabled"] is False
+    assert info["g_wqs_per_iaa"] == 0 and info["g_consec_descs_per_gwq"] == 1
+    acomp_iaa.bind()
+    assert plugin.acomp_describe_driver("deflate-iaa")["enabled"] is True  # type: ignore[index]
     assert "4 IAA device(s)/package" in str(info["topology"])
 
 
 def test_public_names_resolve() -> None:
-    assert set(api.__all__) <= set(acomp_iaa.__all__)
+    assert set(sysfs.__all__) <= set(acomp_iaa.__all__)
     for name in acomp_iaa.__all__:
         assert getattr(acomp_iaa, name) is not None

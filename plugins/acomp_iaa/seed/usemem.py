@@ -1,11 +1,13 @@
-"""``acomp seed`` Table 2: the usemem30 shape, seed figures beside the model's per-page estimate.
+"""``acomp seed`` Table 2: the usemem30 shape, seed figures beside the model's per-page prediction.
 
 What the model cannot reproduce, it does not pretend to: the seed's
 throughput, elapsed time and sys time come from a kernel under memory
-pressure, none of which exists here; the model predicts the compress cost per
-page with and without batching, hence the sys time batching saves per page
-(see :mod:`acomp.cli.seed`).  Table 2b is a small usemem-like run through
-:mod:`acomp.zswap` (:mod:`acomp.cli.usemem`), measured here.
+pressure, none of which exists here; the model *predicts* (it was not fitted
+on usemem30) the compress cost per page with and without batching, hence the
+sys time batching saves per page (see :mod:`acomp_iaa.seed`).  Table 2b is a
+small usemem-like run through acomp's zswap (``acomp.cli.usemem``), measured
+here.  The CLI's helpers are imported when the command runs: this module is
+the CLI's, hosted by the plugin.
 """
 
 from __future__ import annotations
@@ -15,12 +17,9 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 import acomp
-from acomp.cli.output import CliError, fmt_int, fmt_num, render_table
-from acomp.cli.seed_latency import diff_pct, simulate
-from acomp.corpus import build_corpus
+from acomp_iaa.seed.latency import diff_pct
+from acomp_iaa.seed.predictions import batching_saving
 
 __all__ = ["SEED_USEMEM30", "measure", "render_usemem", "usemem_table"]
 
@@ -42,7 +41,8 @@ _CONFIGS = ("zstd", "deflate-iaa no batching", "deflate-iaa batching")
 _CAVEAT = (
     "What the model cannot reproduce: throughput, elapsed and sys time need a kernel under memory "
     "pressure (reclaim, faults, 30 processes on 112 cores); the seed's figures are shown as published. "
-    "The model rows use only per-page IAA compress costs: its batching sys time is the seed's "
+    "The model rows are predictions (the model was fitted on Table 1 only) from per-page IAA compress "
+    "costs: its batching sys time is the seed's "
     "no-batching us/page minus the model's per-page saving, times the seed's zswpout. zstd has no "
     "model (it is software): its column is seed only. Measured-here numbers are Python on this "
     "machine and are not comparable with kernel microseconds."
@@ -59,17 +59,17 @@ def _changes(new: tuple[int, float, float, int], base: tuple[int, float, float, 
 
 
 def usemem_table(batches: int, seed: int, pages: list[bytes] | None) -> dict[str, Any]:
-    """The usemem30 shape: seed figures, seed-derived µs/page, and the model's per-page costs."""
-    single = simulate("sync", batches, seed, pages, batch_size=1)
-    batch = simulate("async", batches, seed, pages)
-    per_page_nobatch_us = single.mean / 1e3
-    per_page_batch_us = batch.mean / 8 / 1e3
-    model_saving_us = per_page_nobatch_us - per_page_batch_us
+    """The usemem30 shape: seed figures, seed-derived µs/page, and the model's predicted per-page costs."""
+    m = batching_saving(batches, seed, pages)
+    per_page_nobatch_us = m["compress_us_per_page_no_batching"]
+    per_page_batch_us = m["compress_us_per_page_batching"]
+    model_saving_us = m["saving_us_per_page"]
     out: dict[str, Any] = {
         "model": {
             "compress_us_per_page_no_batching": per_page_nobatch_us,
             "compress_us_per_page_batching": per_page_batch_us,
             "saving_us_per_page": model_saving_us,
+            "kind": "predicted",
             "source": "model: sync single request vs async request chaining batch of 8 / 8",
         },
         "folios": {},
@@ -93,6 +93,7 @@ def usemem_table(batches: int, seed: int, pages: list[bytes] | None) -> dict[str
                 "batching_saving_us_per_page": seed_saving,
             },
             "model": {
+                "kind": "predicted",
                 "batching_saving_us_per_page": model_saving_us,
                 "saving_diff_pct": diff_pct(model_saving_us, seed_saving),
                 "batching_sys_s": model_batch_sys,
@@ -104,6 +105,8 @@ def usemem_table(batches: int, seed: int, pages: list[bytes] | None) -> dict[str
 
 
 def _render_folios(folios: str, f: dict[str, Any], m: dict[str, Any]) -> str:
+    from acomp.cli.output import fmt_int, fmt_num, render_table
+
     s, d, mo = f["seed"], f["seed_derived"], f["model"]
 
     def seed_row(label: str, key: str, pct: str, fmt: Callable[[Any], str]) -> list[object]:
@@ -131,7 +134,7 @@ def _render_folios(folios: str, f: dict[str, Any], m: dict[str, Any]) -> str:
         ],
         [
             "IAA compress us / page",
-            "model",
+            "model (predicted)",
             "-",
             fmt_num(m["compress_us_per_page_no_batching"]),
             fmt_num(m["compress_us_per_page_batching"]),
@@ -140,15 +143,15 @@ def _render_folios(folios: str, f: dict[str, Any], m: dict[str, Any]) -> str:
         ],
         [
             "sys time (sec)",
-            "model",
+            "model (predicted)",
             "-",
             "-",
             fmt_num(mo["batching_sys_s"]),
             f"{mo['batching_vs_no_batching_sys_pct']:+.1f}%",
             "",
         ],
-        ["  vs seed's sys time", "model", "", "", f"{mo['batching_sys_diff_pct']:+.1f}%", "", ""],
-        ["  batching saving vs seed's", "model", "", "", "", f"{mo['saving_diff_pct']:+.0f}%", ""],
+        ["  vs seed's sys time", "model (predicted)", "", "", f"{mo['batching_sys_diff_pct']:+.1f}%", "", ""],
+        ["  batching saving vs seed's", "model (predicted)", "", "", "", f"{mo['saving_diff_pct']:+.0f}%", ""],
     ]
     headers = [
         "usemem30 " + folios,
@@ -163,6 +166,8 @@ def _render_folios(folios: str, f: dict[str, Any], m: dict[str, Any]) -> str:
 
 
 def _render_measured(measured: list[dict[str, Any]]) -> str:
+    from acomp.cli.output import fmt_int, fmt_num, render_table
+
     rows: list[list[object]] = []
     for r in measured:
         c, mt = r["config"], r["metrics"]
@@ -200,7 +205,14 @@ def render_usemem(u: dict[str, Any], measured: list[dict[str, Any]] | None) -> s
 
 
 def measure(pages_per_worker: int) -> list[dict[str, Any]]:
-    """zstd, and deflate-iaa without and with batching when registered, through the usemem-like workload."""
+    """zstd, and deflate-iaa without and with batching when registered, through the usemem-like workload.
+
+    deflate-iaa runs on the machine :func:`acomp_iaa.seed.seed_machine` configured (the seed's).
+    """
+    import attrs
+
+    from acomp.cli.corpus import build_corpus
+    from acomp.cli.output import CliError
     from acomp.cli.usemem import WorkloadConfig, run_workload
 
     zstd = WorkloadConfig(compressor="zstd", workers=2, pages_per_worker=pages_per_worker)

@@ -1,17 +1,25 @@
-"""Module-level controls of the emulated iaa_crypto (kernel: sysfs driver attributes, debugfs).
+"""The driver's attributes and controls (kernel: ``/sys/bus/dsa/drivers/crypto/*``, debugfs, accel-config).
 
 The device state is one process-wide :class:`~acomp_iaa.subsystem.IaaSubsystem`
-shared by every transform, as the real driver's is.  Functions here:
+shared by every transform, as the real driver's is.
 
 * :func:`set_driver_attr` / :func:`get_driver_attr`: ``sync_mode`` (``sync``,
-  ``async``, ``async_irq``; default ``async``) and ``verify_compress``
-  (default False).  Changing either while bound raises ``Busy`` (EBUSY).
+  ``async``, ``async_irq``; v5 default ``async``), ``verify_compress`` (default
+  False), ``g_wqs_per_iaa`` (default 0) and ``g_consec_descs_per_gwq``
+  (default 1).  As in the kernel, a store is refused with ``Busy`` (EBUSY)
+  whenever ``iaa_crypto_enabled`` is set, i.e. while WQs are bound and the
+  driver did not disable itself, before the value is parsed, even for an
+  unchanged value.  A transform keeps the values it was created with
+  (``compression_ctx_init``); the ``g_*`` values apply when WQs are bound.
+* :func:`unbind` / :func:`bind`: remove or bind the WQs (``accel-config
+  disable-wq`` / ``enable-wq``: ``iaa_crypto_remove`` / ``iaa_crypto_probe``).
+  The first transform binds them if nobody did.
 * :func:`configure`: a new topology / codec / timing (EBUSY while bound).
-* :func:`reset`: stop the engines and start over with defaults, whatever is
-  bound; re-enables a driver that disabled itself.  For tests.
-* :func:`enable`: re-enable after a completion timeout without other changes.
-* :func:`stats` / :func:`reset_stats`; :func:`inject_fault`,
-  :func:`set_fault_rate`, :func:`seed_faults`, :func:`clear_faults`.
+* :func:`reset`: stop the engines and start over with defaults, unbound.
+* :func:`enable`: re-enable after the driver disabled itself (the kernel:
+  unbinding and re-binding the WQs).
+* :func:`stats` / :func:`reset_stats` (debugfs); :func:`inject_fault`,
+  :func:`set_fault_rate`, :func:`seed_faults`, :func:`clear_faults` (acomp only).
 """
 
 from __future__ import annotations
@@ -23,12 +31,13 @@ import attrs
 
 from acomp.errors import Busy, InvalidArgument
 from acomp_iaa.fixed import CodecName, resolve_codec
-from acomp_iaa.subsystem import SYNC_MODES, IaaSubsystem
+from acomp_iaa.subsystem import SYNC_MODES, DriverAttrs, IaaSubsystem
 from acomp_iaa.timing import TimingParams
 from acomp_iaa.wq_map import Topology
 
 __all__ = [
     "DRIVER_ATTRS",
+    "bind",
     "clear_faults",
     "configure",
     "enable",
@@ -41,9 +50,10 @@ __all__ = [
     "set_fault_rate",
     "stats",
     "subsystem",
+    "unbind",
 ]
 
-DRIVER_ATTRS = ("sync_mode", "verify_compress")
+DRIVER_ATTRS = ("sync_mode", "verify_compress", "g_wqs_per_iaa", "g_consec_descs_per_gwq")
 
 _lock = threading.RLock()
 _subsys: IaaSubsystem | None = None
@@ -56,14 +66,14 @@ _DEFAULTS: dict[str, Any] = {
 _config: dict[str, Any] = {"topology": Topology(), **_DEFAULTS}
 
 
-def _build() -> IaaSubsystem:
-    timing = _config["timing"] or TimingParams()
+def _build(driver_attrs: DriverAttrs | None = None) -> IaaSubsystem:
     return IaaSubsystem(
         _config["topology"],
         codec=resolve_codec(_config["codec"]),
-        timing=timing,
+        timing=_config["timing"] or TimingParams(),
         timing_seed=_config["timing_seed"],
         completion_timeout_s=_config["completion_timeout_s"],
+        attrs=driver_attrs,
     )
 
 
@@ -83,27 +93,52 @@ def _get_locked() -> IaaSubsystem:
         return _subsys
 
 
+def _int_attr(name: str, value: object, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise InvalidArgument(f"{name} must be an int >= {low}, got {value!r}")
+    return value
+
+
 def set_driver_attr(name: str, value: object) -> None:
-    """Set ``sync_mode`` or ``verify_compress``; ``Busy`` while the driver is bound."""
+    """Store a driver attribute; ``Busy`` while ``iaa_crypto_enabled``, before the value is parsed."""
     if name not in DRIVER_ATTRS:
         raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
-    if name == "sync_mode" and (not isinstance(value, str) or value not in SYNC_MODES):
-        raise InvalidArgument(f"sync_mode must be one of {SYNC_MODES}, got {value!r}")
-    if name == "verify_compress" and not isinstance(value, bool):
-        raise InvalidArgument(f"verify_compress must be a bool, got {value!r}")
     with _lock:
         s = subsystem()
-        if getattr(s, name) == value:
-            return
-        if s.bound:
-            raise Busy(f"iaa_crypto: cannot change {name} while the driver is bound")
-        setattr(s, name, value)
+        if s.enabled:  # the kernel's *_store(): `if (iaa_crypto_enabled) goto out;` with ret = -EBUSY
+            raise Busy(f"iaa_crypto: cannot store {name} while the driver is enabled (unbind the WQs first)")
+        a = s.attrs
+        if name == "sync_mode":
+            if not isinstance(value, str) or value not in SYNC_MODES:
+                raise InvalidArgument(f"sync_mode must be one of {SYNC_MODES}, got {value!r}")
+            a.sync_mode = value  # type: ignore[assignment]
+        elif name == "verify_compress":
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"verify_compress must be a bool, got {value!r}")
+            a.verify_compress = value
+        elif name == "g_wqs_per_iaa":
+            a.g_wqs_per_iaa = _int_attr(name, value, 0)
+        else:
+            a.g_consec_descs_per_gwq = _int_attr(name, value, 1)
 
 
 def get_driver_attr(name: str) -> object:
     if name not in DRIVER_ATTRS:
         raise InvalidArgument(f"unknown driver attribute {name!r}; known: {DRIVER_ATTRS}")
-    return getattr(subsystem(), name)
+    return getattr(subsystem().attrs, name)
+
+
+def bind() -> None:
+    """Bind the WQs (``iaa_crypto_probe``): builds the WQ tables, sets ``iaa_crypto_enabled``."""
+    subsystem().probe()
+
+
+def unbind() -> None:
+    """Remove the WQs from the driver (``iaa_crypto_remove``): disabled until bound again.
+
+    Transforms still alive get ENODEV; the next transform allocated binds the WQs again.
+    """
+    subsystem().remove()
 
 
 def configure(
@@ -118,13 +153,13 @@ def configure(
     """Rebuild the machine, e.g. ``configure(packages=1, devices_per_package=2)``.
 
     Fields not given keep their current values; driver attributes are kept.
-    ``Busy`` while bound (a transform exists or devices have work).
+    ``Busy`` while WQs are bound (:func:`unbind` first) or devices have work.
     """
     global _subsys
     with _lock:
         old = _subsys
-        if old is not None and old.bound:
-            raise Busy("iaa_crypto: cannot reconfigure while the driver is bound")
+        if old is not None and (old.bound or old.busy):
+            raise Busy("iaa_crypto: cannot reconfigure while WQs are bound (unbind them first)")
         new_config = dict(_config)
         base = new_config["topology"] if topology is None else topology
         if not isinstance(base, Topology):
@@ -149,10 +184,7 @@ def configure(
         _config.update(new_config)
         if old is not None:
             old.shutdown()
-        _subsys = _build()
-        if old is not None:
-            _subsys.sync_mode = old.sync_mode
-            _subsys.verify_compress = old.verify_compress
+        _subsys = _build(attrs.evolve(old.attrs) if old is not None else None)
         return _subsys
 
 
@@ -168,10 +200,10 @@ def _check_config(config: dict[str, Any]) -> None:
 
 
 def reset(timeout: float = 5.0) -> bool:
-    """Stop all engine threads and return to the default machine and attributes.
+    """Stop all engine threads and return to the default machine and attributes, unbound.
 
-    Forgets bound transforms (they keep working against the new state).
-    Returns True when every engine thread ended within ``timeout``.
+    Transforms still alive keep working against the new state.  Returns True
+    when every engine thread ended within ``timeout``.
     """
     global _subsys
     with _lock:
@@ -183,8 +215,12 @@ def reset(timeout: float = 5.0) -> bool:
 
 
 def enable() -> None:
-    """Re-enable the driver after it disabled itself on a completion timeout."""
-    subsystem().enabled = True
+    """Re-enable the driver after it disabled itself (binds the WQs if they were not)."""
+    s = subsystem()
+    if s.bound:
+        s.enabled = True
+    else:
+        s.probe()
 
 
 def stats() -> dict[str, Any]:
@@ -193,8 +229,9 @@ def stats() -> dict[str, Any]:
     snap = s.stats.snapshot(s.batch_latencies())
     snap["faults"] = s.faults.snapshot()
     snap["enabled"] = s.enabled
-    snap["sync_mode"] = s.sync_mode
-    snap["verify_compress"] = s.verify_compress
+    snap["bound"] = s.bound
+    for name in DRIVER_ATTRS:
+        snap[name] = getattr(s.attrs, name)
     snap["engine_busy_ns"] = {f"iaa{d}": ns for d, ns in sorted(s.timing.engine_busy_ns.items())}
     return snap
 
