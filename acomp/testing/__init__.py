@@ -17,7 +17,7 @@ the kit picks ``$HYPOTHESIS_PROFILE``, else ``ci`` when ``$CI`` is set, else
 ``dev``.  :func:`load_profile` also makes it hypothesis' default, for your own
 ``@given`` tests (call it from a ``conftest.py``).
 
-Needs ``hypothesis`` (``pip install acomp[test]``); ``pytest`` only for
+Needs ``hypothesis`` (``pip install "acomp[testing]"``, which also brings ``pytest``) ; ``pytest`` only for
 :class:`ConformanceSuite`.
 """
 
