@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     zswap_cmd.add_parser(sub)
     seed.add_parser(sub)
     corpus.add_parser(sub)
+    __import__("acomp.cli.new_plugin", fromlist=["add_parser"]).add_parser(sub)  # acomp new-plugin
     _plugin_commands(sub)
     return parser
 
