@@ -429,14 +429,16 @@ class Transform:
 
         * ``0``: the request completed synchronously (e.g. deflate-iaa with a
           lone request without ``RequestFlags.POLL``); its callback is *not*
-          called; a failure raises its error, as :meth:`compress` does.
+          called; its outcome is in ``req.err``, as for every completion.
         * ``errno.EINPROGRESS``: it completes later: ``req.callback(req)`` runs
           exactly once, unless the request carries ``RequestFlags.POLL``, in
           which case it completes silently and :meth:`poll` (acomp only) sees it.
         * ``errno.EBUSY``: backlogged (``RequestFlags.MAY_BACKLOG``), or, for a
           chain, the chain went async (``acomp_do_req_chain``); it completes later.
 
-        A chain completes its head last: only the head's callback runs, once.
+        ``submit`` raises only when it refuses the request (a caller's mistake,
+        a full queue): then the request was not submitted.  A chain completes
+        its head last: only the head's callback runs, once.
         acomp only: for drivers without an async path of their own (the
         kernel's synchronous software compressors), the work runs on acomp's
         worker pool (:mod:`acomp.workers`) and completes by callback.  A full
@@ -468,9 +470,7 @@ class Transform:
             return errno.EINPROGRESS
         req._state = IDLE
         self._store(req, self._call_one(path, src, cap), cap, view)
-        if req.err is not None:
-            raise req.err
-        return 0
+        return 0  # completed, with its outcome in req.err: submit raises only for a refusal
 
     def _start(self, req: Request, path: _Path, cap: int, view: Any, on_done: Callable[[Request], None]) -> bool:
         """``Driver.submit``: True when ``req`` went async (``on_done(req)`` runs at its completion)."""

@@ -5,7 +5,8 @@ Subcommands, one module each: ``list`` (:mod:`acomp.cli.list`), ``compress`` /
 format in :mod:`acomp.cli.container`), ``bench`` (:mod:`acomp.cli.bench`),
 ``zswap`` (:mod:`acomp.cli.zswap`; the usemem-like workload it shares with
 ``seed`` in :mod:`acomp.cli.usemem`), ``advise`` (:mod:`acomp.cli.advise`) and
-``corpus`` (:mod:`acomp.cli.corpus`, with the corpus itself).  Plugins add
+``corpus`` (:mod:`acomp.cli.corpus`, with the corpus itself) and ``new-plugin``
+(:mod:`acomp.cli.new_plugin`, a plugin package skeleton).  Plugins add
 commands through the ``acomp_register_commands`` hook: ``seed`` comes with the
 IAA plugin (``plugins/acomp_iaa/seed``).
 Shared by several commands: the page sources (:mod:`acomp.cli.pages`), the raw
@@ -75,7 +76,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from acomp.cli import advise, bench, compress, corpus, decompress, zswap
+    from acomp.cli import advise, bench, compress, corpus, decompress, new_plugin, zswap
     from acomp.cli import list as list_cmd
 
     parser = _Parser(
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     zswap.add_parser(sub)
     advise.add_parser(sub)
     corpus.add_parser(sub)
+    new_plugin.add_parser(sub)
     _plugin_commands(sub)
     return parser
 

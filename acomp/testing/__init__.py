@@ -17,8 +17,8 @@ the kit picks ``$HYPOTHESIS_PROFILE``, else ``ci`` when ``$CI`` is set, else
 ``dev``.  :func:`load_profile` also makes it hypothesis' default, for your own
 ``@given`` tests (call it from a ``conftest.py``).
 
-Needs ``hypothesis`` (``pip install acomp[test]``); ``pytest`` only for
-:class:`ConformanceSuite`.
+Needs ``hypothesis``, and ``pytest`` for :class:`ConformanceSuite`: both come with
+``pip install "acomp[testing]"``.  The properties, options and budgets: docs/testing.md.
 """
 
 from __future__ import annotations

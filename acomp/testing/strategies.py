@@ -247,6 +247,11 @@ class CorruptStream:
     stream: bytes
     how: str
 
+    @property
+    def truncated(self) -> bool:
+        """True for a strict prefix of the stream (``how`` is "truncated to ...")."""
+        return self.how.startswith("truncated")
+
     def __repr__(self) -> str:
         return f"CorruptStream({self.how}, original={_short(self.original)}, stream={len(self.stream)} bytes)"
 

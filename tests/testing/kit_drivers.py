@@ -7,6 +7,7 @@ here is read by, or reads, the shipped deflate drivers).
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 import zlib
@@ -147,6 +148,70 @@ class InflatesFirst(GoodDeflate):
         return out
 
 
+class InflatesNatively(GoodDeflate):
+    """Inflates all of it into native memory first, then reports overflow (a C codec's own buffer).
+
+    The output goes into an anonymous mmap, as a C or Rust library's malloc'd
+    buffer would: the Python heap (tracemalloc) never sees it, the process does.
+    """
+
+    driver_name = "kitdeflate-inflatesnatively"
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes:
+        d = zlib.decompressobj(RAW_READ)
+        size = 1 << 20
+        buf = mmap.mmap(-1, size)
+        pos = 0
+        try:
+            data: bytes = bytes(src)
+            while True:
+                chunk = d.decompress(data, 64 * 1024)
+                data = d.unconsumed_tail
+                if not chunk:
+                    break
+                if pos + len(chunk) > size:  # grow like realloc: a new mapping, the old copied in
+                    bigger = mmap.mmap(-1, 2 * size)
+                    with memoryview(buf) as old, old[:pos] as part:
+                        bigger[:pos] = part
+                    buf.close()
+                    buf, size = bigger, 2 * size
+                buf[pos : pos + len(chunk)] = chunk
+                pos += len(chunk)
+            if not d.eof:
+                raise acomp.InvalidData("truncated deflate stream")
+            if pos > capacity:
+                raise acomp.NoSpace(f"output {pos} exceeds capacity {capacity}")
+            return buf[:pos]
+        except zlib.error as exc:
+            raise acomp.InvalidData(f"corrupt deflate stream: {exc}") from None
+        finally:
+            buf.close()
+
+
+class LargeDecoderState(GoodDeflate):
+    """Bounded, with 8 MiB of native decoder state per call (a zstd window): honest, must pass."""
+
+    driver_name = "kitdeflate-largestate"
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes:
+        with mmap.mmap(-1, 8 << 20) as state:
+            for off in range(0, len(state), mmap.PAGESIZE):
+                state[off] = 1  # touched, so resident, as a decoder's window would be
+            return inflate(src, capacity)
+
+
+class CorruptAsNoSpace(GoodDeflate):
+    """Answers corrupt and truncated input with NoSpace instead of InvalidData."""
+
+    driver_name = "kitdeflate-corruptnospace"
+
+    def decompress(self, src: BufferLike, capacity: int) -> bytes:
+        try:
+            return inflate(src, capacity)
+        except acomp.InvalidData as exc:
+            raise acomp.NoSpace(f"cannot decompress: {exc}") from None
+
+
 class RaisesValueError(GoodDeflate):
     """Lets a bare ValueError out on corrupt input instead of an AcompError."""
 
@@ -235,8 +300,9 @@ class PeeksHeader(GoodDeflate):
 class SharedDescriptor(GoodDeflate):
     """A native async path with one compress descriptor: a submit before the last completes overwrites it.
 
-    One request at a time (sync calls, one async submit) is right; the async
-    chain executor (submit every request, then poll) gets one source for all.
+    One request at a time (sync calls, one async submit, a chain run request
+    by request) is right; several requests in flight at once (independent
+    submits, or several chains) get one source for all.
     """
 
     driver_name = "kitdeflate-onedescriptor"
@@ -314,6 +380,6 @@ class KitPlugin:
         self.drivers = drivers
 
     @acomp.driver.hookimpl
-    def acomp_register_drivers(self, register: Callable[[type[acomp.driver.Driver]], None]) -> None:
+    def acomp_register_drivers(self, register: acomp.driver.RegisterDriver) -> None:
         for cls in self.drivers:
             register(cls)
