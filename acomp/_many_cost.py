@@ -1,0 +1,94 @@
+"""Measured costs that decide how a many-buffer call runs (acomp only).
+
+For each (driver class, operation, item-size class) two EWMAs of the cost per
+byte (ns; 0 = not measured yet): run inline on the calling thread, and
+spread over the helper threads.  Every call feeds the figure of the way it
+ran.  A call spreads when its estimated inline time is well above what
+waking the helpers costs (itself measured, :attr:`HelperPool.wake_ns`) and
+spreading measured cheaper; one call in 16 that could spread tries the other
+way, so a figure cannot go stale when the load on the machine changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from acomp._many_pool import POOL, HelperPool, Job
+
+__all__ = [
+    "POOL",
+    "Cost",
+    "HelperPool",
+    "Job",
+    "cost_of",
+    "min_spread_ns",
+    "record_inline",
+    "record_spread",
+    "reset_costs",
+    "share_items",
+]
+
+#: EWMA weight of a new measurement.
+COST_WEIGHT = 0.25
+#: A call spreads only when its inline estimate exceeds this many helper wake-ups.
+SPREAD_MIN_WAKEUPS = 8
+#: Bounds on that threshold (ns): a burst of slow wake-ups cannot switch spreading off for good.
+SPREAD_MIN_NS = (100_000, 5_000_000)
+#: A share runs about this long (ns): long enough to hide the hand-over, short enough to balance.
+SHARE_NS = 1_000_000
+#: At least this many shares per thread, so threads finish close together.
+SHARES_PER_THREAD = 4
+
+
+class Cost:
+    """Measured ns per byte of one kind of call (a plain slotted class: updated on every call)."""
+
+    __slots__ = ("calls", "inline", "spread")
+
+    def __init__(self) -> None:
+        self.inline = 0.0
+        self.spread = 0.0
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"Cost(inline={self.inline:.3f} ns/B, spread={self.spread:.3f} ns/B, calls={self.calls})"
+
+
+_costs: dict[tuple[object, str, int], Cost] = {}
+
+
+def cost_of(key: tuple[object, str, int]) -> Cost:
+    """The cost record of ``key`` (created empty on first use)."""
+    cost = _costs.get(key)
+    if cost is None:
+        cost = _costs.setdefault(key, Cost())
+    return cost
+
+
+def reset_costs() -> None:
+    """Forget every measurement (tests)."""
+    _costs.clear()
+
+
+def record_inline(cost: Cost, ns: int, nbytes: int) -> None:
+    x = ns / max(1, nbytes)
+    cost.inline = x if cost.inline == 0.0 else cost.inline + COST_WEIGHT * (x - cost.inline)
+
+
+def record_spread(cost: Cost, ns: int, nbytes: int) -> None:
+    x = ns / max(1, nbytes)
+    cost.spread = x if cost.spread == 0.0 else cost.spread + COST_WEIGHT * (x - cost.spread)
+
+
+def min_spread_ns() -> float:
+    """Estimated inline time below which a call runs inline."""
+    low, high = SPREAD_MIN_NS
+    return min(high, max(low, SPREAD_MIN_WAKEUPS * POOL.wake_ns))
+
+
+def share_items(per_item_ns: float, items: int, threads: int) -> int:
+    """Items per share: about :data:`SHARE_NS` of work, and enough shares to balance ``threads``."""
+    most = max(1, math.ceil(items / (SHARES_PER_THREAD * max(1, threads))))
+    if per_item_ns <= 0.0:
+        return most
+    return max(1, min(most, math.ceil(SHARE_NS / per_item_ns)))

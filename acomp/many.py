@@ -1,0 +1,322 @@
+"""Many buffers in one call (acomp only; the kernel has no counterpart).
+
+``compress_many(srcs, alg)`` and ``decompress_many(srcs, alg, max_size=...)``
+return one item per source, in order: the output (``bytes``, or a
+``memoryview`` of the caller's buffer when one was given) or that source's
+:class:`~acomp.errors.AcompError`.  One bad source never fails the call; a
+mistake about the call as a whole (``dsts`` of the wrong length, bad
+``offsets``) raises :class:`~acomp.errors.InvalidArgument`.
+
+How the work is run (see docs/many-buffers.md):
+
+* A driver with a native many-buffer path (:meth:`acomp.driver.Driver.compress_many`,
+  e.g. zstd's ``multi_compress_to_buffer``) gets the sources in shares, one C
+  call per share; otherwise the core loops over the driver's one-buffer call.
+* A driver that declares ``releases_gil`` may have its shares run on several
+  threads: the calling thread and acomp's helper threads (one per further
+  core, started once; a thread start costs about 0.5 ms here, far more than
+  small calls).  Whether that pays is decided per call from measured costs
+  (:mod:`acomp._many_cost`): an EWMA of the driver's cost per byte run
+  inline and run spread, per operation and item-size class.  Small calls run
+  inline; the spread form is taken when it measured cheaper, and re-tried
+  now and then so the choice follows the machine's load.
+* The asyncio forms run the shares on the helper threads only.  Cancelling
+  the awaiting task stops the shares not yet started and waits for the
+  running ones, so no thread works for a call that is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from acomp._many_call import ManyCall, dst_views
+from acomp._many_cost import POOL, Cost, Job, cost_of, min_spread_ns, record_inline, record_spread, share_items
+from acomp.driver import Op
+from acomp.errors import AcompError, InvalidArgument, TimedOut
+from acomp.request import DST_MAX, BufferLike
+
+if TYPE_CHECKING:
+    from acomp.transform import Transform
+
+__all__ = [
+    "ManyResult",
+    "compress_many",
+    "compress_many_async",
+    "decompress_many",
+    "decompress_many_async",
+    "transform_compress_many",
+    "transform_decompress_many",
+]
+
+#: One item of a many-buffer call's result.
+ManyResult = Union[bytes, memoryview, AcompError]
+
+#: Default bound on an awaited many-buffer call (as :data:`acomp.aio.DEFAULT_TIMEOUT`).
+DEFAULT_TIMEOUT = 30.0
+#: How long a cancelled asyncio call waits for its running shares to end.
+CANCEL_DRAIN_TIMEOUT = 30.0
+#: Transforms kept per thread for the top-level calls (a fresh zstd context costs ~40 µs).
+TRANSFORM_CACHE = 8
+
+
+# -- the public calls -------------------------------------------------------------------
+
+
+def compress_many(
+    srcs: Sequence[BufferLike], alg: str, *, dsts: Sequence[Any] | None = None, **params: object
+) -> list[ManyResult]:
+    """Compress every source with ``alg`` (an algorithm or driver name, as for :func:`acomp.alloc`).
+
+    ``dsts``: one writable buffer per source; an output lands at the start of
+    its buffer and the item is a ``memoryview`` of the bytes written.
+    """
+    tfm, owned = _transform(alg, params)
+    try:
+        return transform_compress_many(tfm, srcs, dsts=dsts)
+    finally:
+        if owned:
+            tfm.close()
+
+
+def decompress_many(
+    srcs: Sequence[BufferLike],
+    alg: str,
+    *,
+    max_size: int = DST_MAX,
+    dsts: Sequence[Any] | None = None,
+    out: Any = None,
+    offsets: Sequence[int] | None = None,
+    **params: object,
+) -> list[ManyResult]:
+    """Decompress every source; an output larger than its bound is that item's ``NoSpace``.
+
+    The bound is ``max_size``, or the length of the source's buffer in
+    ``dsts``, or, with ``out`` and ``offsets`` (``len(srcs) + 1`` ascending
+    offsets into the one buffer ``out``), the span ``out[offsets[i]:offsets[i + 1]]``
+    that source ``i`` decodes into.
+    """
+    tfm, owned = _transform(alg, params)
+    try:
+        return transform_decompress_many(tfm, srcs, max_size=max_size, dsts=dsts, out=out, offsets=offsets)
+    finally:
+        if owned:
+            tfm.close()
+
+
+def transform_compress_many(
+    tfm: Transform, srcs: Sequence[BufferLike], *, dsts: Sequence[Any] | None = None
+) -> list[ManyResult]:
+    """:func:`compress_many` on an allocated transform (``tfm.compress_many``)."""
+    return _run(_call(tfm, "compress", srcs, 0, dsts, None, None))
+
+
+def transform_decompress_many(
+    tfm: Transform,
+    srcs: Sequence[BufferLike],
+    *,
+    max_size: int = DST_MAX,
+    dsts: Sequence[Any] | None = None,
+    out: Any = None,
+    offsets: Sequence[int] | None = None,
+) -> list[ManyResult]:
+    """:func:`decompress_many` on an allocated transform (``tfm.decompress_many``)."""
+    return _run(_call(tfm, "decompress", srcs, _max_size(max_size), dsts, out, offsets))
+
+
+async def compress_many_async(
+    tfm: Transform,
+    srcs: Sequence[BufferLike],
+    *,
+    dsts: Sequence[Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> list[ManyResult]:
+    """Awaitable :func:`compress_many`: the work runs on helper threads, never on the event loop's.
+
+    Cancelling the awaiting task stops the call (shares not started are
+    dropped; the running ones end first, so no thread is left working for
+    it).  After ``timeout`` seconds :class:`~acomp.errors.TimedOut` is raised.
+    """
+    return await _run_async(_call(tfm, "compress", srcs, 0, dsts, None, None), timeout)
+
+
+async def decompress_many_async(
+    tfm: Transform,
+    srcs: Sequence[BufferLike],
+    *,
+    max_size: int = DST_MAX,
+    dsts: Sequence[Any] | None = None,
+    out: Any = None,
+    offsets: Sequence[int] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> list[ManyResult]:
+    """Awaitable :func:`decompress_many`; as :func:`compress_many_async`."""
+    return await _run_async(_call(tfm, "decompress", srcs, _max_size(max_size), dsts, out, offsets), timeout)
+
+
+# -- running a call ------------------------------------------------------------------------
+
+
+def _call(
+    tfm: Transform,
+    op: Op,
+    srcs: Sequence[BufferLike],
+    max_size: int,
+    dsts: Sequence[Any] | None,
+    out: Any,
+    offsets: Sequence[int] | None,
+) -> ManyCall:
+    if isinstance(srcs, (bytes, bytearray, memoryview, str)) or not hasattr(srcs, "__iter__"):
+        raise InvalidArgument(f"srcs must be a sequence of buffers, got {type(srcs).__name__}")
+    if not isinstance(srcs, (list, tuple)):
+        srcs = list(srcs)
+    return ManyCall(tfm, op, srcs, max_size, dst_views(len(srcs), dsts, out, offsets))
+
+
+def _max_size(max_size: int) -> int:
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size <= 0:
+        raise InvalidArgument(f"max_size must be an int > 0, got {max_size!r}")
+    return max_size
+
+
+def _total(srcs: Sequence[Any]) -> int:
+    """Bytes in the sources, plus one per source (an estimate: the checks come per source)."""
+    try:
+        return sum(map(len, srcs)) + len(srcs)
+    except TypeError:  # a source without a length: it fails alone, the others count
+        return sum(len(s) for s in srcs if hasattr(type(s), "__len__")) + len(srcs)
+
+
+def _cost(call: ManyCall, total: int) -> Cost:
+    n = len(call.srcs)
+    # Items of a similar size share a record: powers of 4 of the mean size.
+    return cost_of((type(call.driver), call.op, (total // n).bit_length() >> 1))
+
+
+def _run(call: ManyCall) -> list[ManyResult]:
+    n = len(call.srcs)
+    if n < 2 or not POOL.helpers or not call.driver.releases_gil:
+        call.loop(0, n)
+        return call.results
+    total = _total(call.srcs)
+    cost = _cost(call, total)
+    start = 0
+    if cost.inline == 0.0:
+        # No measurement yet: run a first slice inline to get one, then decide for the rest.
+        start = max(1, n // 32)
+        _inline(call, cost, 0, start, total * start // n)
+    rest = total * (n - start) // n
+    if start < n and _spread_pays(cost, n - start, rest):
+        _spread(call, cost, start, rest)
+    elif start < n:
+        _inline(call, cost, start, n, rest)
+    return call.results
+
+
+def _inline(call: ManyCall, cost: Cost, lo: int, hi: int, nbytes: int) -> None:
+    t0 = time.perf_counter_ns()
+    call.loop(lo, hi)
+    record_inline(cost, time.perf_counter_ns() - t0, nbytes)
+
+
+def _spread_pays(cost: Cost, items: int, nbytes: int) -> bool:
+    if items < 2 or cost.inline * nbytes < min_spread_ns():
+        return False
+    cost.calls += 1
+    if cost.spread == 0.0:
+        return True
+    better = cost.spread < cost.inline
+    # One call in 16 goes the other way, so neither figure goes stale as the machine's load changes.
+    return better if cost.calls % 16 else not better
+
+
+def _spread(call: ManyCall, cost: Cost, start: int, nbytes: int) -> None:
+    n = len(call.srcs)
+    per_item = cost.inline * nbytes / (n - start)
+    job = Job(call.share, call.fail, start, n, share_items(per_item, n - start, POOL.helpers + 1))
+    t0 = time.perf_counter_ns()
+    POOL.post(job, POOL.helpers)
+    try:
+        job.work(catch=False)
+    except BaseException:  # e.g. KeyboardInterrupt in the caller's share: stop the helpers first
+        job.cancel()
+        job.wait_idle()
+        raise
+    job.wait_idle()
+    record_spread(cost, time.perf_counter_ns() - t0, nbytes)
+
+
+async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
+    n = len(call.srcs)
+    if n == 0:
+        return call.results
+    total = _total(call.srcs)
+    cost = _cost(call, total)
+    if cost.inline and cost.inline * total < min_spread_ns():
+        _inline(call, cost, 0, n, total)  # cheaper than the hop to a thread and back
+        return call.results
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def on_idle() -> None:  # on the thread that ran the last share
+        try:
+            loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop closed meanwhile: nobody is waiting
+            pass
+
+    share = call.share if call.driver.releases_gil else call.loop
+    per_item = cost.inline * total / n
+    job = Job(share, call.fail, 0, n, share_items(per_item, n, POOL.size), on_idle)
+    POOL.post(job, POOL.size if call.driver.releases_gil else 1)
+    try:
+        await asyncio.wait_for(asyncio.shield(done), timeout)
+    except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
+        job.cancel()
+        # The running shares end on their own; wait for them, so none outlives the call.
+        await asyncio.wait({done}, timeout=CANCEL_DRAIN_TIMEOUT)
+        if isinstance(exc, asyncio.TimeoutError):
+            raise TimedOut(f"{call.tfm.driver_name}: many-buffer {call.op} did not complete in {timeout}s") from None
+        raise
+    return call.results
+
+
+# -- transforms for the top-level calls ---------------------------------------------------
+
+_local = threading.local()
+
+
+def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
+    """This thread's transform for ``alg`` and ``params``, and whether the caller must close it.
+
+    A transform is kept (at most :data:`TRANSFORM_CACHE` per thread) and reused
+    while the registry still resolves ``alg`` to the same driver and it is
+    available; unhashable parameters get a fresh one each call.
+    """
+    from acomp.api import alloc
+    from acomp.registry import get_registry
+
+    record = get_registry().lookup(alg)
+    try:
+        key: Any = (alg, tuple(sorted(params.items())))
+        hash(key)
+    except TypeError:
+        return alloc(alg, **params), True
+    cache: dict[Any, Transform] = _local.__dict__.setdefault("tfms", {})
+    tfm = cache.get(key)
+    if tfm is not None and tfm.record is record and tfm.available():
+        return tfm, False
+    tfm = alloc(alg, **params)
+    old = cache.pop(key, None)
+    if old is not None:
+        old.close()
+    if len(cache) >= TRANSFORM_CACHE:
+        cache.pop(next(iter(cache))).close()
+    cache[key] = tfm
+    return tfm, False
