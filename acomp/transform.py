@@ -285,6 +285,24 @@ class Transform:
                     pass
         return req.dlen
 
+    # -- many buffers (acomp only): acomp/many.py -----------------------------------------
+
+    def compress_many(self, srcs: Sequence[Any], *, dsts: Sequence[Any] | None = None) -> list[_many.ManyResult]:
+        """Compress every source; one output or error per source; see :func:`acomp.many.compress_many`."""
+        return _many.transform_compress_many(self, srcs, dsts=dsts)
+
+    def decompress_many(
+        self,
+        srcs: Sequence[Any],
+        *,
+        max_size: int = DST_MAX,
+        dsts: Sequence[Any] | None = None,
+        out: Any = None,
+        offsets: Sequence[int] | None = None,
+    ) -> list[_many.ManyResult]:
+        """Decompress every source; see :func:`acomp.many.decompress_many`."""
+        return _many.transform_decompress_many(self, srcs, max_size=max_size, dsts=dsts, out=out, offsets=offsets)
+
     # -- async (kernel: -EINPROGRESS / -EBUSY, completion callback, poll): acomp/submit.py ----
 
     def submit(self, req: Request, op: Op = "compress") -> int:
@@ -320,3 +338,7 @@ def _is_writable(obj: object) -> bool:
         return not memoryview(obj).readonly  # type: ignore[arg-type]
     except TypeError:
         return False
+
+
+# acomp.many builds on Transform (through acomp.api): imported once the class exists.
+from acomp import many as _many  # noqa: E402
