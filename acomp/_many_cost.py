@@ -11,7 +11,10 @@ way, so a figure cannot go stale when the load on the machine changes.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
+from typing import Literal
 
 from acomp._many_pool import POOL, HelperPool, Job
 
@@ -21,6 +24,8 @@ __all__ = [
     "HelperPool",
     "Job",
     "cost_of",
+    "forced",
+    "forced_mode",
     "min_spread_ns",
     "record_inline",
     "record_spread",
@@ -55,6 +60,30 @@ class Cost:
 
 
 _costs: dict[tuple[object, str, int], Cost] = {}
+
+Mode = Literal["inline", "spread"]
+_forced: list[Mode] = []
+
+
+@contextlib.contextmanager
+def forced(mode: Mode) -> Iterator[None]:
+    """Run every many-buffer call ``mode`` inside the block (tests and benchmarks, not thread-local).
+
+    ``"spread"`` posts shares to at least one helper even on one core, so the
+    spread path itself is what runs.
+    """
+    if mode not in ("inline", "spread"):
+        raise ValueError(f"mode must be 'inline' or 'spread', got {mode!r}")
+    _forced.append(mode)
+    try:
+        yield
+    finally:
+        _forced.remove(mode)
+
+
+def forced_mode() -> Mode | None:
+    """The mode :func:`forced` set, or None (the costs decide)."""
+    return _forced[-1] if _forced else None
 
 
 def cost_of(key: tuple[object, str, int]) -> Cost:

@@ -34,7 +34,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from acomp._many_call import ManyCall, dst_views
-from acomp._many_cost import POOL, Cost, Job, cost_of, min_spread_ns, record_inline, record_spread, share_items
+from acomp._many_cost import (
+    POOL,
+    Cost,
+    Job,
+    cost_of,
+    forced_mode,
+    min_spread_ns,
+    record_inline,
+    record_spread,
+    share_items,
+)
 from acomp.driver import Op
 from acomp.errors import AcompError, InvalidArgument, TimedOut
 from acomp.request import DST_MAX, BufferLike
@@ -198,11 +208,15 @@ def _cost(call: ManyCall, total: int) -> Cost:
 
 def _run(call: ManyCall) -> list[ManyResult]:
     n = len(call.srcs)
-    if n < 2 or not POOL.helpers or not call.driver.releases_gil:
+    mode = forced_mode()
+    if n < 2 or not call.driver.releases_gil or mode == "inline" or not (POOL.helpers or mode):
         call.loop(0, n)
         return call.results
     total = _total(call.srcs)
     cost = _cost(call, total)
+    if mode == "spread":
+        _spread(call, cost, 0, total)
+        return call.results
     start = 0
     if cost.inline == 0.0:
         # No measurement yet: run a first slice inline to get one, then decide for the rest.
@@ -236,9 +250,10 @@ def _spread_pays(cost: Cost, items: int, nbytes: int) -> bool:
 def _spread(call: ManyCall, cost: Cost, start: int, nbytes: int) -> None:
     n = len(call.srcs)
     per_item = cost.inline * nbytes / (n - start)
-    job = Job(call.share, call.fail, start, n, share_items(per_item, n - start, POOL.helpers + 1))
+    helpers = max(1, POOL.helpers)  # one at least: a forced spread on one core still spreads
+    job = Job(call.share, call.fail, start, n, share_items(per_item, n - start, helpers + 1))
     t0 = time.perf_counter_ns()
-    POOL.post(job, POOL.helpers)
+    POOL.post(job, helpers)
     try:
         job.work(catch=False)
     except BaseException:  # e.g. KeyboardInterrupt in the caller's share: stop the helpers first
@@ -255,7 +270,8 @@ async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
         return call.results
     total = _total(call.srcs)
     cost = _cost(call, total)
-    if cost.inline and cost.inline * total < min_spread_ns():
+    mode = forced_mode()
+    if mode == "inline" or (mode is None and cost.inline and cost.inline * total < min_spread_ns()):
         _inline(call, cost, 0, n, total)  # cheaper than the hop to a thread and back
         return call.results
     loop = asyncio.get_running_loop()

@@ -78,7 +78,7 @@ class ZstdGeneric(acomp.driver.Driver):
             size = -2  # not one plain frame at the start (corrupt, or a skippable frame): walk the frames
         if size > capacity:
             raise acomp.NoSpace(f"zstd frame holds {size} bytes, dst capacity is {capacity}")
-        if size >= 0:
+        if size > 0:  # (0: maybe a skippable frame, which the library decodes as if nothing followed)
             try:
                 out: bytes = self._ctx()[1].decompress(src, allow_extra_data=False)
             except zstandard.ZstdError:
