@@ -165,8 +165,10 @@ class Driver:
         """A native many-buffer path: one result per source, in order, or None for "no such path".
 
         :mod:`acomp.many` calls it for each share of a call it spreads over
-        threads (``releases_gil`` drivers only), from several threads at once;
-        a call run inline loops over :meth:`compress`.  Each source is bytes or
+        threads (``releases_gil`` drivers only), from several threads at once:
+        one native call that holds no GIL for the whole share is what pays
+        there.  A call run inline loops over :meth:`compress` instead (a
+        driver-side Python loop measured no faster).  Each source is bytes or
         a flat byte view (``len(src)`` is its size in bytes).  Return the
         outputs (or each source's :class:`~acomp.errors.AcompError`) without
         starting threads of your own, or None to have the share looped over
