@@ -95,6 +95,51 @@ class ManyCall:
         if self.hook is None:
             self.loop(lo, hi)
             return
+        srcs = self.srcs[lo:hi] if lo or hi != len(self.srcs) else self.srcs
+        caps = self._plain_caps(srcs)
+        if caps is not None:
+            idx: Sequence[int] = range(lo, hi)
+            views: Sequence[Any] = srcs
+        else:
+            idx, views, caps = self._checked(lo, hi)
+            if not idx:
+                return
+        try:
+            res = self.hook(views, caps)
+        except AcompError as exc:
+            res = [exc] * len(idx)
+        except Exception as exc:
+            res = [self.tfm.driver_error(f"raised {exc!r} in {self.op}_many")] * len(idx)
+        if res is None:
+            self.loop(lo, hi)
+            return
+        if len(res) != len(idx):
+            res = [self.tfm.driver_error(f"returned {len(res)} results for {len(idx)} sources")] * len(idx)
+        results, place, alloc = self.results, self.place, self.dsts is None
+        for i, r, c in zip(idx, res, caps):
+            if alloc and type(r) is bytes and len(r) <= c:
+                results[i] = r
+            else:
+                place(i, r, c)
+
+    def _plain_caps(self, srcs: Sequence[Any]) -> list[int] | None:
+        """The bounds of ``srcs`` when all are bytes of a legal size and outputs are allocated, else None."""
+        if self.dsts is not None:
+            return None
+        for s in srcs:
+            if type(s) is not bytes:
+                return None
+        lens = list(map(len, srcs))
+        if not lens or max(lens) > MAX_SRC_SIZE:
+            return None
+        if self.bound is None:
+            return [self.max_size] * len(lens)
+        if min(lens) == lens[0] == max(lens):  # pages: one compress_bound() call
+            return [self.bound(lens[0])] * len(lens)
+        return [self.bound(n) for n in lens]
+
+    def _checked(self, lo: int, hi: int) -> tuple[list[int], list[Any], list[int]]:
+        """Indices, driver views and bounds of the usable sources of ``lo..hi-1``; the others fail here."""
         idx: list[int] = []
         views: list[Any] = []
         caps: list[int] = []
@@ -114,21 +159,7 @@ class ManyCall:
                 caps.append(self.bound(nb) if self.bound is not None else self.max_size)
             idx.append(i)
             views.append(s)
-        if not idx:
-            return
-        try:
-            res = self.hook(views, caps)
-        except AcompError as exc:
-            res = [exc] * len(idx)
-        except Exception as exc:
-            res = [self.tfm.driver_error(f"raised {exc!r} in {self.op}_many")] * len(idx)
-        if res is None:
-            self.loop(lo, hi)
-            return
-        if len(res) != len(idx):
-            res = [self.tfm.driver_error(f"returned {len(res)} results for {len(idx)} sources")] * len(idx)
-        for i, r, c in zip(idx, res, caps):
-            self.place(i, r, c)
+        return idx, views, caps
 
     def fail(self, lo: int, hi: int, exc: BaseException) -> None:
         """A share whose driver raised what ``except Exception`` does not catch (e.g. SystemExit)."""

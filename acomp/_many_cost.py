@@ -4,9 +4,11 @@ For each (driver class, operation, item-size class) two EWMAs of the cost per
 byte (ns; 0 = not measured yet): run inline on the calling thread, and
 spread over the helper threads.  Every call feeds the figure of the way it
 ran.  A call spreads when its estimated inline time is well above what
-waking the helpers costs (itself measured, :attr:`HelperPool.wake_ns`) and
-spreading measured cheaper; one call in 16 that could spread tries the other
+waking the helpers costs (itself measured: :attr:`HelperPool.spread_min_ns`)
+and spreading measured cheaper; one call in 16 that could spread tries the other
 way, so a figure cannot go stale when the load on the machine changes.
+Measured here, a share is best around a millisecond: a native call has a
+fixed cost (zstd's ``multi_compress_to_buffer`` creates its contexts, ~15 µs).
 """
 
 from __future__ import annotations
@@ -35,14 +37,10 @@ __all__ = [
 
 #: EWMA weight of a new measurement.
 COST_WEIGHT = 0.25
-#: A call spreads only when its inline estimate exceeds this many helper wake-ups.
-SPREAD_MIN_WAKEUPS = 8
-#: Bounds on that threshold (ns): a burst of slow wake-ups cannot switch spreading off for good.
-SPREAD_MIN_NS = (100_000, 5_000_000)
 #: A share runs about this long (ns): long enough to hide the hand-over, short enough to balance.
 SHARE_NS = 1_000_000
 #: At least this many shares per thread, so threads finish close together.
-SHARES_PER_THREAD = 4
+SHARES_PER_THREAD = 2
 
 
 class Cost:
@@ -99,20 +97,26 @@ def reset_costs() -> None:
     _costs.clear()
 
 
+def _ewma(old: float, x: float) -> float:
+    if old == 0.0:
+        return x
+    # A sample counts at most twice the figure: a call the scheduler preempted (on a shared
+    # machine one in a few hundred takes 10-50x as long) moves it by 25 % at most, while a
+    # lower figure (the first call's cold caches gone) comes through whole.
+    return old + COST_WEIGHT * (min(x, 2.0 * old) - old)
+
+
 def record_inline(cost: Cost, ns: int, nbytes: int) -> None:
-    x = ns / max(1, nbytes)
-    cost.inline = x if cost.inline == 0.0 else cost.inline + COST_WEIGHT * (x - cost.inline)
+    cost.inline = _ewma(cost.inline, ns / max(1, nbytes))
 
 
 def record_spread(cost: Cost, ns: int, nbytes: int) -> None:
-    x = ns / max(1, nbytes)
-    cost.spread = x if cost.spread == 0.0 else cost.spread + COST_WEIGHT * (x - cost.spread)
+    cost.spread = _ewma(cost.spread, ns / max(1, nbytes))
 
 
 def min_spread_ns() -> float:
-    """Estimated inline time below which a call runs inline."""
-    low, high = SPREAD_MIN_NS
-    return min(high, max(low, SPREAD_MIN_WAKEUPS * POOL.wake_ns))
+    """Estimated inline time below which a call runs inline (the pool keeps it current)."""
+    return POOL.spread_min_ns
 
 
 def share_items(per_item_ns: float, items: int, threads: int) -> int:

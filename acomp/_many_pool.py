@@ -25,6 +25,10 @@ __all__ = ["POOL", "HelperPool", "Job"]
 _WAKE_WEIGHT = 0.125
 #: Assumed wake-up time of a helper before one was measured (ns).
 _WAKE_GUESS_NS = 50_000.0
+#: A call spreads only when its estimated inline time exceeds this many helper wake-ups.
+SPREAD_MIN_WAKEUPS = 8
+#: Bounds on that threshold (ns): a burst of slow wake-ups cannot switch spreading off for good.
+SPREAD_MIN_NS = (100_000.0, 5_000_000.0)
 
 
 class Job:
@@ -118,6 +122,8 @@ class HelperPool:
         self.helpers = self.size - 1
         #: EWMA of the time from posting a job to a helper taking it (ns).
         self.wake_ns = _WAKE_GUESS_NS
+        #: A call whose estimated inline time is below this (ns) runs inline.
+        self.spread_min_ns = _spread_min(self.wake_ns)
         self._reset()
 
     def _reset(self) -> None:
@@ -159,6 +165,7 @@ class HelperPool:
             # One slow wake-up (a loaded machine) moves the figure at most 4x.
             woke = min(time.perf_counter_ns() - job.posted_ns, 4 * self.wake_ns + 10_000)
             self.wake_ns += _WAKE_WEIGHT * (woke - self.wake_ns)
+            self.spread_min_ns = _spread_min(self.wake_ns)
             with self._quiet:
                 self._busy += 1
             try:
@@ -170,6 +177,11 @@ class HelperPool:
                     self._busy -= 1
                     if not self._busy:
                         self._quiet.notify_all()
+
+
+def _spread_min(wake_ns: float) -> float:
+    low, high = SPREAD_MIN_NS
+    return min(high, max(low, SPREAD_MIN_WAKEUPS * wake_ns))
 
 
 def _cores() -> int:

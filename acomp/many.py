@@ -38,15 +38,17 @@ from acomp._many_cost import (
     POOL,
     Cost,
     Job,
+    _costs,
+    _forced,
     cost_of,
     forced_mode,
-    min_spread_ns,
     record_inline,
     record_spread,
     share_items,
 )
 from acomp.driver import Op
 from acomp.errors import AcompError, InvalidArgument, TimedOut
+from acomp.registry import get_registry
 from acomp.request import DST_MAX, BufferLike
 
 if TYPE_CHECKING:
@@ -179,11 +181,12 @@ def _call(
     out: Any,
     offsets: Sequence[int] | None,
 ) -> ManyCall:
-    if isinstance(srcs, (bytes, bytearray, memoryview, str)) or not hasattr(srcs, "__iter__"):
-        raise InvalidArgument(f"srcs must be a sequence of buffers, got {type(srcs).__name__}")
-    if not isinstance(srcs, (list, tuple)):
+    if type(srcs) is not list and type(srcs) is not tuple:
+        if isinstance(srcs, (bytes, bytearray, memoryview, str)) or not hasattr(srcs, "__iter__"):
+            raise InvalidArgument(f"srcs must be a sequence of buffers, got {type(srcs).__name__}")
         srcs = list(srcs)
-    return ManyCall(tfm, op, srcs, max_size, dst_views(len(srcs), dsts, out, offsets))
+    views = None if dsts is None and out is None and offsets is None else dst_views(len(srcs), dsts, out, offsets)
+    return ManyCall(tfm, op, srcs, max_size, views)
 
 
 def _max_size(max_size: int) -> int:
@@ -192,28 +195,21 @@ def _max_size(max_size: int) -> int:
     return max_size
 
 
-def _total(srcs: Sequence[Any]) -> int:
-    """Bytes in the sources, plus one per source (an estimate: the checks come per source)."""
-    try:
-        return sum(map(len, srcs)) + len(srcs)
-    except TypeError:  # a source without a length: it fails alone, the others count
-        return sum(len(s) for s in srcs if hasattr(type(s), "__len__")) + len(srcs)
-
-
-def _cost(call: ManyCall, total: int) -> Cost:
-    n = len(call.srcs)
-    # Items of a similar size share a record: powers of 4 of the mean size.
-    return cost_of((type(call.driver), call.op, (total // n).bit_length() >> 1))
-
-
 def _run(call: ManyCall) -> list[ManyResult]:
-    n = len(call.srcs)
-    mode = forced_mode()
+    # Per call, however small: kept to plain attribute and dict reads.
+    srcs = call.srcs
+    n = len(srcs)
+    mode = _forced[-1] if _forced else None
     if n < 2 or not call.driver.releases_gil or mode == "inline" or not (POOL.helpers or mode):
         call.loop(0, n)
         return call.results
-    total = _total(call.srcs)
-    cost = _cost(call, total)
+    try:
+        total = sum(map(len, srcs)) + n
+    except TypeError:  # a source without a length: it fails alone, the others count
+        total = _total(srcs)
+    # Items of a similar size share a record: powers of 4 of the mean size.
+    key = (type(call.driver), call.op, (total // n).bit_length() >> 1)
+    cost = _costs.get(key) or cost_of(key)
     if mode == "spread":
         _spread(call, cost, 0, total)
         return call.results
@@ -222,12 +218,19 @@ def _run(call: ManyCall) -> list[ManyResult]:
         # No measurement yet: run a first slice inline to get one, then decide for the rest.
         start = max(1, n // 32)
         _inline(call, cost, 0, start, total * start // n)
-    rest = total * (n - start) // n
-    if start < n and _spread_pays(cost, n - start, rest):
+    rest = total if start == 0 else total * (n - start) // n
+    if cost.inline * rest >= POOL.spread_min_ns and _spread_pays(cost):
         _spread(call, cost, start, rest)
-    elif start < n:
-        _inline(call, cost, start, n, rest)
+    else:
+        t0 = time.perf_counter_ns()
+        call.loop(start, n)
+        record_inline(cost, time.perf_counter_ns() - t0, rest)
     return call.results
+
+
+def _total(srcs: Sequence[Any]) -> int:
+    """Bytes in the sources that have a length, plus one per source (an estimate for the costs)."""
+    return sum(len(s) for s in srcs if hasattr(type(s), "__len__")) + len(srcs)
 
 
 def _inline(call: ManyCall, cost: Cost, lo: int, hi: int, nbytes: int) -> None:
@@ -236,9 +239,8 @@ def _inline(call: ManyCall, cost: Cost, lo: int, hi: int, nbytes: int) -> None:
     record_inline(cost, time.perf_counter_ns() - t0, nbytes)
 
 
-def _spread_pays(cost: Cost, items: int, nbytes: int) -> bool:
-    if items < 2 or cost.inline * nbytes < min_spread_ns():
-        return False
+def _spread_pays(cost: Cost) -> bool:
+    """For a call worth spreading: whether spreading measured cheaper (re-tried now and then)."""
     cost.calls += 1
     if cost.spread == 0.0:
         return True
@@ -268,10 +270,13 @@ async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
     n = len(call.srcs)
     if n == 0:
         return call.results
-    total = _total(call.srcs)
-    cost = _cost(call, total)
+    try:
+        total = sum(map(len, call.srcs)) + n
+    except TypeError:
+        total = _total(call.srcs)
+    cost = cost_of((type(call.driver), call.op, (total // n).bit_length() >> 1))
     mode = forced_mode()
-    if mode == "inline" or (mode is None and cost.inline and cost.inline * total < min_spread_ns()):
+    if mode == "inline" or (mode is None and cost.inline and cost.inline * total < POOL.spread_min_ns):
         _inline(call, cost, 0, n, total)  # cheaper than the hop to a thread and back
         return call.results
     loop = asyncio.get_running_loop()
@@ -287,10 +292,10 @@ async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
         except RuntimeError:  # the loop closed meanwhile: nobody is waiting
             pass
 
-    share = call.share if call.driver.releases_gil else call.loop
+    threads = POOL.size if call.driver.releases_gil else 1
     per_item = cost.inline * total / n
-    job = Job(share, call.fail, 0, n, share_items(per_item, n, POOL.size), on_idle)
-    POOL.post(job, POOL.size if call.driver.releases_gil else 1)
+    job = Job(call.share if threads > 1 else call.loop, call.fail, 0, n, share_items(per_item, n, threads), on_idle)
+    POOL.post(job, threads)
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout)
     except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
@@ -315,20 +320,23 @@ def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
     while the registry still resolves ``alg`` to the same driver and it is
     available; unhashable parameters get a fresh one each call.
     """
-    from acomp.api import alloc
-    from acomp.registry import get_registry
-
     record = get_registry().lookup(alg)
+    if params:
+        try:
+            key: Any = (alg, tuple(sorted(params.items())))
+            hash(key)
+        except TypeError:
+            return _alloc(alg, params), True
+    else:
+        key = alg
     try:
-        key: Any = (alg, tuple(sorted(params.items())))
-        hash(key)
-    except TypeError:
-        return alloc(alg, **params), True
-    cache: dict[Any, Transform] = _local.__dict__.setdefault("tfms", {})
+        cache: dict[Any, Transform] = _local.tfms
+    except AttributeError:
+        cache = _local.tfms = {}
     tfm = cache.get(key)
-    if tfm is not None and tfm.record is record and tfm.available():
+    if tfm is not None and tfm.record is record and tfm.driver.available():
         return tfm, False
-    tfm = alloc(alg, **params)
+    tfm = _alloc(alg, params)
     old = cache.pop(key, None)
     if old is not None:
         old.close()
@@ -336,3 +344,9 @@ def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
         cache.pop(next(iter(cache))).close()
     cache[key] = tfm
     return tfm, False
+
+
+def _alloc(alg: str, params: dict[str, object]) -> Transform:
+    from acomp.api import alloc  # not at the top: acomp.api -> acomp.transform -> acomp.many
+
+    return alloc(alg, **params)
