@@ -15,9 +15,10 @@ is a loop: python-zstandard's ``multi_compress_to_buffer`` creates its
 contexts on every call, about 15 µs, so for a batch of 8 it ran slower; zstd-generic is not async
 batching, and zswap compresses zstd pages one by one, as the kernel does.
 
-Many buffers (acomp only): the hooks use ``multi_compress_to_buffer`` and
-``multi_decompress_to_buffer`` with one thread each: one C call, without the
-GIL, for a whole share of a call that :mod:`acomp.many` spreads over threads.
+Many buffers (acomp only): for a share of a call that :mod:`acomp.many`
+spreads over threads, the hooks make one C call without the GIL
+(``multi_compress_to_buffer`` / ``multi_decompress_to_buffer``, one thread
+each; the calls' fixed cost buys nothing on one thread, where the core loops).
 (The library's own ``threads=N`` starts threads on every call; the
 ``batch_threads`` parameter that turned it on is gone.)
 """
@@ -149,7 +150,7 @@ class ZstdGeneric(acomp.driver.Driver):
     ) -> list[acomp.driver.Result] | None:
         # Sizes are nbytes of a flat byte view, never len() of a typed or 2-D view.
         views = [_flat(src) for src in srcs]
-        # The C call rejects empty sources; those (rare) calls take the loop.
+        # The C call rejects empty sources; those (rare) shares take the loop.
         if len(views) < 2 or not all(views):
             return None
         try:
@@ -170,8 +171,11 @@ class ZstdGeneric(acomp.driver.Driver):
     def decompress_many(
         self, srcs: Sequence[acomp.driver.BufferLike], capacities: Sequence[int]
     ) -> list[acomp.driver.Result] | None:
-        if len(srcs) < 2:
-            return None
+        return self._decompress_share(srcs, capacities) if len(srcs) > 1 else None
+
+    def _decompress_share(
+        self, srcs: Sequence[acomp.driver.BufferLike], capacities: Sequence[int]
+    ) -> list[acomp.driver.Result]:
         # One C call for the sources that are exactly one frame with a content size that fits
         # (the call decodes only a first frame and ignores what follows); the loop for the rest.
         fcs = zstandard.frame_content_size
