@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["ManyCall", "byte_view", "dst_views"]
 
 _FLAT = (bytes, bytearray)
+_FLAT_SET = frozenset(_FLAT)
 
 
 class ManyCall:
@@ -53,6 +54,42 @@ class ManyCall:
 
     def loop(self, lo: int, hi: int) -> None:
         """Run sources ``lo..hi-1`` one by one on this thread (the inline path: kept lean)."""
+        cap = self._uniform_cap(lo, hi)
+        if cap is None:
+            self._loop_checked(lo, hi)
+            return
+        # Every source is bytes of a legal size with the same bound: nothing to check per source.
+        srcs, results, fn = self.srcs, self.results, self.fn
+        for i in range(lo, hi):
+            try:
+                r = fn(srcs[i], cap)
+            except AcompError as exc:
+                results[i] = exc
+                continue
+            except Exception as exc:
+                results[i] = self.tfm.driver_error(f"raised {exc!r} in {self.op}")
+                continue
+            if type(r) is bytes and len(r) <= cap:
+                results[i] = r
+            else:
+                self.place(i, r, cap)
+
+    def _uniform_cap(self, lo: int, hi: int) -> int | None:
+        """The one bound of sources ``lo..hi-1`` when all are plain bytes within the limits, else None."""
+        if self.dsts is not None or hi <= lo:
+            return None
+        part = self.srcs if lo == 0 and hi == len(self.srcs) else self.srcs[lo:hi]
+        if not set(map(type, part)) <= _FLAT_SET:
+            return None
+        if self.bound is None:
+            return self.max_size if max(map(len, part)) <= MAX_SRC_SIZE else None
+        sizes = set(map(len, part))
+        if len(sizes) != 1:
+            return None
+        (size,) = sizes
+        return self.bound(size) if size <= MAX_SRC_SIZE else None
+
+    def _loop_checked(self, lo: int, hi: int) -> None:
         srcs, results, fn, dsts = self.srcs, self.results, self.fn, self.dsts
         bound, cap, last = self.bound, self.max_size, -1
         for i in range(lo, hi):

@@ -1,12 +1,18 @@
 """Measured costs that decide how a many-buffer call runs (acomp only).
 
-For each (driver class, operation, item-size class) two EWMAs of the cost per
-byte (ns; 0 = not measured yet): run inline on the calling thread, and
-spread over the helper threads.  Every call feeds the figure of the way it
-ran.  A call spreads when its estimated inline time is well above what
-waking the helpers costs (itself measured: :attr:`HelperPool.spread_min_ns`)
-and spreading measured cheaper; one call in 16 that could spread tries the other
-way, so a figure cannot go stale when the load on the machine changes.
+For each (driver class, operation, item-size class):
+
+* ``inline``: an EWMA of the cost per byte (ns) of running on the calling
+  thread, fed by every call.  A call whose estimated inline time is below
+  what waking the helpers costs (itself measured:
+  :attr:`HelperPool.spread_min_ns`) runs inline.
+* ``ratio``: an EWMA of log(spread cost / inline cost), measured *in one
+  call*: a call big enough to spread runs its first 1/32 inline, timed, and
+  the rest spread, timed.  The pair shares the machine's load of that moment,
+  so a shared, noisy machine (where single timings swing 2-50x) still gives
+  a fair comparison.  A call spreads while the ratio says spreading is
+  cheaper; one in 8 spreads anyway, so the ratio follows the load.
+
 Measured here, a share is best around a millisecond: a native call has a
 fixed cost (zstd's ``multi_compress_to_buffer`` creates its contexts, ~15 µs).
 """
@@ -30,13 +36,19 @@ __all__ = [
     "forced_mode",
     "min_spread_ns",
     "record_inline",
-    "record_spread",
+    "record_pair",
     "reset_costs",
     "share_items",
 ]
 
 #: EWMA weight of a new measurement.
 COST_WEIGHT = 0.25
+#: A call spreads at least once in this many, whatever the ratio says.
+EXPLORE_EVERY = 8
+#: Calls that spread before the ratio may say "inline" (the first pair is often cold).
+PAIRS_TO_TRUST = 3
+#: The inline part of a call that may spread (the first of the pair): 1/PROBE_SHARE of its items.
+PROBE_SHARE = 32
 #: A share runs about this long (ns): long enough to hide the hand-over, short enough to balance.
 SHARE_NS = 1_000_000
 #: At least this many shares per thread, so threads finish close together.
@@ -44,17 +56,32 @@ SHARES_PER_THREAD = 2
 
 
 class Cost:
-    """Measured ns per byte of one kind of call (a plain slotted class: updated on every call)."""
+    """Measured costs of one kind of call (a plain slotted class: updated on every call)."""
 
-    __slots__ = ("calls", "inline", "spread")
+    __slots__ = ("calls", "inline", "ratio", "ratios")
 
     def __init__(self) -> None:
+        #: EWMA of ns per byte inline (0.0: not measured yet).
         self.inline = 0.0
-        self.spread = 0.0
+        #: EWMA of log(spread ns/B / inline ns/B) from paired measurements.
+        self.ratio = 0.0
+        #: Paired measurements taken.
+        self.ratios = 0
+        #: Calls big enough to spread.
         self.calls = 0
 
     def __repr__(self) -> str:
-        return f"Cost(inline={self.inline:.3f} ns/B, spread={self.spread:.3f} ns/B, calls={self.calls})"
+        return (
+            f"Cost(inline={self.inline:.3f} ns/B, spread/inline={math.exp(self.ratio):.2f} "
+            f"from {self.ratios}, calls={self.calls})"
+        )
+
+    def spread_pays(self) -> bool:
+        """For a call big enough to spread: spread it?  (Counts the call.)"""
+        self.calls += 1
+        if self.ratios < PAIRS_TO_TRUST or self.ratio < 0.0:
+            return True
+        return self.calls % EXPLORE_EVERY == 0  # re-measure now and then: the load changes
 
 
 _costs: dict[tuple[object, str, int], Cost] = {}
@@ -97,21 +124,21 @@ def reset_costs() -> None:
     _costs.clear()
 
 
-def _ewma(old: float, x: float) -> float:
-    if old == 0.0:
-        return x
-    # A sample counts at most twice the figure: a call the scheduler preempted (on a shared
-    # machine one in a few hundred takes 10-50x as long) moves it by 25 % at most, while a
-    # lower figure (the first call's cold caches gone) comes through whole.
-    return old + COST_WEIGHT * (min(x, 2.0 * old) - old)
-
-
 def record_inline(cost: Cost, ns: int, nbytes: int) -> None:
-    cost.inline = _ewma(cost.inline, ns / max(1, nbytes))
+    x = ns / max(1, nbytes)
+    old = cost.inline
+    # A sample counts at most twice the figure (a preempted call moves it 25 % at most);
+    # a lower one comes through whole (the first call's cold caches are gone).
+    cost.inline = x if old == 0.0 else old + COST_WEIGHT * (min(x, 2.0 * old) - old)
 
 
-def record_spread(cost: Cost, ns: int, nbytes: int) -> None:
-    cost.spread = _ewma(cost.spread, ns / max(1, nbytes))
+def record_pair(cost: Cost, inline_ns: int, inline_bytes: int, spread_ns: int, spread_bytes: int) -> None:
+    """One call's paired measurement: its inline part and its spread part."""
+    r = (spread_ns / max(1, spread_bytes)) / max(1e-9, inline_ns / max(1, inline_bytes))
+    x = math.log(min(4.0, max(0.25, r)))  # one sample moves the figure by a bounded step
+    cost.ratios += 1
+    # The first pairs are averaged (the very first pays the helpers' cold contexts), then an EWMA.
+    cost.ratio += max(COST_WEIGHT, 1.0 / cost.ratios) * (x - cost.ratio)
 
 
 def min_spread_ns() -> float:

@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any, Union
 from acomp._many_call import ManyCall, dst_views
 from acomp._many_cost import (
     POOL,
-    Cost,
+    PROBE_SHARE,
     Job,
     _costs,
     _forced,
     cost_of,
     forced_mode,
     record_inline,
-    record_spread,
+    record_pair,
     share_items,
 )
 from acomp.driver import Op
@@ -211,19 +211,29 @@ def _run(call: ManyCall) -> list[ManyResult]:
     key = (type(call.driver), call.op, (total // n).bit_length() >> 1)
     cost = _costs.get(key) or cost_of(key)
     if mode == "spread":
-        _spread(call, cost, 0, total)
+        _spread(call, 0, n)
         return call.results
-    start = 0
-    if cost.inline == 0.0:
-        # No measurement yet: run a first slice inline to get one, then decide for the rest.
-        start = max(1, n // 32)
-        _inline(call, cost, 0, start, total * start // n)
-    rest = total if start == 0 else total * (n - start) // n
-    if cost.inline * rest >= POOL.spread_min_ns and _spread_pays(cost):
-        _spread(call, cost, start, rest)
+    if cost.inline and cost.inline * total < POOL.spread_min_ns:
+        t0 = time.perf_counter_ns()
+        call.loop(0, n)
+        record_inline(cost, time.perf_counter_ns() - t0, total)
+        return call.results
+    # Big enough to spread (or not measured yet): the first part inline, timed ...
+    k = max(1, n // PROBE_SHARE)
+    head = total * k // n
+    t0 = time.perf_counter_ns()
+    call.loop(0, k)
+    t_head = time.perf_counter_ns() - t0
+    record_inline(cost, t_head, head)
+    rest = total - head
+    if cost.inline * rest >= POOL.spread_min_ns and cost.spread_pays():
+        # ... and the rest spread: the pair compares the two ways under the same load.
+        t0 = time.perf_counter_ns()
+        _spread(call, k, n, cost.inline * rest / (n - k))
+        record_pair(cost, t_head, head, time.perf_counter_ns() - t0, rest)
     else:
         t0 = time.perf_counter_ns()
-        call.loop(start, n)
+        call.loop(k, n)
         record_inline(cost, time.perf_counter_ns() - t0, rest)
     return call.results
 
@@ -233,28 +243,10 @@ def _total(srcs: Sequence[Any]) -> int:
     return sum(len(s) for s in srcs if hasattr(type(s), "__len__")) + len(srcs)
 
 
-def _inline(call: ManyCall, cost: Cost, lo: int, hi: int, nbytes: int) -> None:
-    t0 = time.perf_counter_ns()
-    call.loop(lo, hi)
-    record_inline(cost, time.perf_counter_ns() - t0, nbytes)
-
-
-def _spread_pays(cost: Cost) -> bool:
-    """For a call worth spreading: whether spreading measured cheaper (re-tried now and then)."""
-    cost.calls += 1
-    if cost.spread == 0.0:
-        return True
-    better = cost.spread < cost.inline
-    # One call in 16 goes the other way, so neither figure goes stale as the machine's load changes.
-    return better if cost.calls % 16 else not better
-
-
-def _spread(call: ManyCall, cost: Cost, start: int, nbytes: int) -> None:
-    n = len(call.srcs)
-    per_item = cost.inline * nbytes / (n - start)
+def _spread(call: ManyCall, start: int, n: int, per_item_ns: float = 0.0) -> None:
+    """Run sources ``start..n-1`` on the calling thread and the helpers, shares taken as they come."""
     helpers = max(1, POOL.helpers)  # one at least: a forced spread on one core still spreads
-    job = Job(call.share, call.fail, start, n, share_items(per_item, n - start, helpers + 1))
-    t0 = time.perf_counter_ns()
+    job = Job(call.share, call.fail, start, n, share_items(per_item_ns, n - start, helpers + 1))
     POOL.post(job, helpers)
     try:
         job.work(catch=False)
@@ -263,7 +255,6 @@ def _spread(call: ManyCall, cost: Cost, start: int, nbytes: int) -> None:
         job.wait_idle()
         raise
     job.wait_idle()
-    record_spread(cost, time.perf_counter_ns() - t0, nbytes)
 
 
 async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
@@ -276,8 +267,13 @@ async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
         total = _total(call.srcs)
     cost = cost_of((type(call.driver), call.op, (total // n).bit_length() >> 1))
     mode = forced_mode()
-    if mode == "inline" or (mode is None and cost.inline and cost.inline * total < POOL.spread_min_ns):
-        _inline(call, cost, 0, n, total)  # cheaper than the hop to a thread and back
+    if mode is None and cost.inline and cost.inline * total < POOL.spread_min_ns:
+        t0 = time.perf_counter_ns()  # cheaper than the hop to a thread and back
+        call.loop(0, n)
+        record_inline(cost, time.perf_counter_ns() - t0, total)
+        return call.results
+    if mode == "inline":
+        call.loop(0, n)
         return call.results
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()

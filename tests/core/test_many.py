@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 import acomp
-from acomp import _many_cost, many
+from acomp import _many_cost, _many_pool, many
 from acomp._many_pool import POOL
 from acomp.registry import Registry, get_registry, reset_registry
 from acomp.request import MAX_SRC_SIZE
@@ -422,13 +422,50 @@ def test_dead_helper_is_replaced() -> None:
 # -- the choice between inline and spread ---------------------------------------------------
 
 
-def test_costs_are_measured_and_small_calls_run_inline() -> None:
-    srcs = pages(8)
+def _cost_of(alg: str, srcs: list[bytes], op: str = "compress") -> _many_cost.Cost:
+    with acomp.alloc(alg) as tfm:
+        n, total = len(srcs), sum(map(len, srcs)) + len(srcs)
+        return _many_cost.cost_of((type(tfm.driver), op, (total // n).bit_length() >> 1))
+
+
+def _threshold(monkeypatch: pytest.MonkeyPatch, ns: float) -> None:
+    """Pin the spread threshold (helpers recompute it from their wake-ups)."""
+    monkeypatch.setattr(_many_pool, "_spread_min", lambda _wake: ns)
+    monkeypatch.setattr(POOL, "spread_min_ns", ns)
+
+
+def test_a_call_estimated_below_the_threshold_runs_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not POOL.helpers:
+        pytest.skip("one core: nothing ever spreads")
+    srcs = pages(64)
+    cost = _cost_of("zstd", srcs)
+    cost.inline = 1e-6  # "64 pages cost nothing": below any threshold
+    _threshold(monkeypatch, 1e9)
     acomp.compress_many(srcs, "zstd")
-    costs = list(_many_cost._costs.values())
-    assert len(costs) == 1 and costs[0].inline > 0.0
-    # 8 pages cost far less than waking a helper: inline, so nothing was measured spread.
-    assert costs[0].spread == 0.0
+    assert cost.calls == 0 and cost.ratios == 0  # never considered for spreading
+    assert cost.inline > 1e-6  # but measured
+
+
+def test_a_big_call_is_measured_as_a_pair_and_the_ratio_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not POOL.helpers:
+        pytest.skip("one core: nothing ever spreads")
+    srcs = pages(64)
+    cost = _cost_of("zstd", srcs)
+    _threshold(monkeypatch, 0.0)  # every call is big enough
+    for _ in range(_many_cost.PAIRS_TO_TRUST):
+        acomp.compress_many(srcs, "zstd")
+    assert cost.ratios == _many_cost.PAIRS_TO_TRUST  # the first calls always spread, each one a pair
+    cost.ratio = 1.0  # spreading measured e times dearer: only every EXPLORE_EVERY-th call spreads
+    for _ in range(2 * _many_cost.EXPLORE_EVERY):
+        acomp.compress_many(srcs, "zstd")
+        cost.ratio = 1.0
+    assert cost.ratios == _many_cost.PAIRS_TO_TRUST + 2
+    cost.ratio = -1.0  # cheaper: every call spreads
+    before = cost.ratios
+    for _ in range(3):
+        acomp.compress_many(srcs, "zstd")
+        cost.ratio = -1.0
+    assert cost.ratios == before + 3
 
 
 def test_transform_cache_follows_the_registry(test_registry: Registry) -> None:
