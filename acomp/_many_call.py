@@ -23,6 +23,9 @@ __all__ = ["ManyCall", "byte_view", "dst_views"]
 
 _FLAT = (bytes, bytearray)
 _FLAT_SET = frozenset(_FLAT)
+_BYTES = {bytes}
+#: Per driver class: (has a compress_many hook, has a decompress_many hook).
+_HOOKS: dict[type, tuple[bool, bool]] = {}
 
 
 class ManyCall:
@@ -39,16 +42,21 @@ class ManyCall:
         self.max_size = max_size
         self.dsts = dsts
         self.results: list[Any] = [None] * len(srcs)
+        hooks = _HOOKS.get(type(driver))
+        if hooks is None:
+            cls = type(driver)
+            hooks = _HOOKS[cls] = (
+                cls.compress_many is not Driver.compress_many,
+                cls.decompress_many is not Driver.decompress_many,
+            )
         if op == "compress":
             self.fn: Callable[[BufferLike, int], Any] = driver.compress
             self.bound: Callable[[int], int] | None = driver.compress_bound
-            native = type(driver).compress_many is not Driver.compress_many
-            self.hook: Callable[..., list[Result] | None] | None = driver.compress_many if native else None
+            self.hook: Callable[..., list[Result] | None] | None = driver.compress_many if hooks[0] else None
         else:
             self.fn = driver.decompress
             self.bound = None
-            native = type(driver).decompress_many is not Driver.decompress_many
-            self.hook = driver.decompress_many if native else None
+            self.hook = driver.decompress_many if hooks[1] else None
 
     # -- running ----------------------------------------------------------------------
 
@@ -58,19 +66,27 @@ class ManyCall:
         if cap is None:
             self._loop_checked(lo, hi)
             return
-        # Every source is bytes of a legal size with the same bound: nothing to check per source.
-        srcs, results, fn = self.srcs, self.results, self.fn
-        for i in range(lo, hi):
+        # Every source is bytes of a legal size with the same bound: nothing to check per source,
+        # and the outputs are checked all at once (per source only when one is not plain bytes).
+        fn = self.fn
+        out: list[Any] = []
+        append = out.append
+        it = iter(self.srcs[lo:hi] if lo or hi != len(self.srcs) else self.srcs)
+        while True:
             try:
-                r = fn(srcs[i], cap)
+                for s in it:  # after an error the loop goes on with the next source
+                    append(fn(s, cap))
+                break
             except AcompError as exc:
-                results[i] = exc
-                continue
+                append(exc)
             except Exception as exc:
-                results[i] = self.tfm.driver_error(f"raised {exc!r} in {self.op}")
-                continue
+                append(self.tfm.driver_error(f"raised {exc!r} in {self.op}"))
+        if set(map(type, out)) == _BYTES and max(map(len, out)) <= cap:
+            self.results[lo:hi] = out
+            return
+        for i, r in zip(range(lo, hi), out):
             if type(r) is bytes and len(r) <= cap:
-                results[i] = r
+                self.results[i] = r
             else:
                 self.place(i, r, cap)
 

@@ -58,7 +58,7 @@ SHARES_PER_THREAD = 2
 class Cost:
     """Measured costs of one kind of call (a plain slotted class: updated on every call)."""
 
-    __slots__ = ("calls", "inline", "ratio", "ratios")
+    __slots__ = ("calls", "inline", "ratio", "ratios", "small")
 
     def __init__(self) -> None:
         #: EWMA of ns per byte inline (0.0: not measured yet).
@@ -69,6 +69,8 @@ class Cost:
         self.ratios = 0
         #: Calls big enough to spread.
         self.calls = 0
+        #: Calls too small to spread.
+        self.small = 0
 
     def __repr__(self) -> str:
         return (
