@@ -231,15 +231,28 @@ def _run(call: ManyCall) -> list[ManyResult]:
     record_inline(cost, t_head, head)
     rest = total - head
     if cost.inline * rest >= POOL.spread_min_ns and cost.spread_pays():
-        # ... and the rest spread: the pair compares the two ways under the same load.
+        # ... and the rest spread: the pair compares the two ways under the same load, per byte
+        # in and out (a zero page is 20 bytes in and 4 KiB out: input alone would skew it).
         t0 = time.perf_counter_ns()
         _spread(call, k, n, cost.inline * rest / (n - k))
-        record_pair(cost, t_head, head, time.perf_counter_ns() - t0, rest)
+        t_rest = time.perf_counter_ns() - t0
+        record_pair(cost, t_head, _units(call, 0, k), t_rest, _units(call, k, n))
     else:
         t0 = time.perf_counter_ns()
         call.loop(k, n)
         record_inline(cost, time.perf_counter_ns() - t0, rest)
     return call.results
+
+
+def _units(call: ManyCall, lo: int, hi: int) -> int:
+    """Bytes in and out of sources ``lo..hi-1`` (the unit of a paired measurement)."""
+    units = 0
+    for part in (call.srcs[lo:hi], call.results[lo:hi]):
+        try:
+            units += sum(map(len, part))
+        except TypeError:  # an error item, or a source without a length
+            units += sum(len(x) for x in part if hasattr(type(x), "__len__"))
+    return units + 1
 
 
 def _total(srcs: Sequence[Any]) -> int:

@@ -8,9 +8,11 @@ no test depends on timing).
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -486,5 +488,11 @@ def test_exports() -> None:
     assert len(acomp.__all__) <= 32
 
 
-def _seq(x: Sequence[object]) -> Sequence[object]:
-    return x
+def test_the_guide_runs_as_written() -> None:
+    """Every python block of docs/many-buffers.md, in order, in one namespace."""
+    guide = Path(__file__).resolve().parents[2] / "docs" / "many-buffers.md"
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
+    assert len(blocks) >= 4
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(guide), "exec"), namespace)
