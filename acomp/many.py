@@ -267,11 +267,11 @@ def _spread(call: ManyCall, start: int, n: int, per_item_ns: float = 0.0) -> Non
     POOL.post(job, helpers)
     try:
         job.work(catch=False)
+        job.wait_idle()
     except BaseException:  # e.g. KeyboardInterrupt in the caller's share: stop the helpers first
         job.cancel()
         job.wait_idle()
         raise
-    job.wait_idle()
 
 
 async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
