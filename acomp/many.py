@@ -60,6 +60,7 @@ __all__ = [
     "compress_many_async",
     "decompress_many",
     "decompress_many_async",
+    "release_transforms",
     "transform_compress_many",
     "transform_decompress_many",
 ]
@@ -357,6 +358,18 @@ def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
         cache.pop(next(iter(cache))).close()
     cache[key] = tfm
     return tfm, False
+
+
+def release_transforms() -> int:
+    """Close the transforms this thread's top-level calls keep (e.g. a device driver's); return how many.
+
+    The next call allocates afresh.
+    """
+    cache: dict[Any, Transform] = getattr(_local, "tfms", {})
+    n = len(cache)
+    while cache:
+        cache.popitem()[1].close()
+    return n
 
 
 def _alloc(alg: str, params: dict[str, object]) -> Transform:

@@ -482,6 +482,15 @@ def test_transform_cache_follows_the_registry(test_registry: Registry) -> None:
         reset_registry(old)
 
 
+def test_release_transforms_closes_this_threads_cache() -> None:
+    many.release_transforms()
+    acomp.compress_many([b"a"], "zstd")
+    acomp.compress_many([b"a"], "lz4")
+    assert many.release_transforms() == 2
+    assert many.release_transforms() == 0
+    assert bytes(acomp.compress_many([b"abc"], "zstd")[0]) == acomp.compress(b"abc", "zstd")  # type: ignore[arg-type]
+
+
 def test_exports() -> None:
     assert acomp.compress_many is many.compress_many
     assert acomp.decompress_many is many.decompress_many
