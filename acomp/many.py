@@ -9,17 +9,17 @@ mistake about the call as a whole (``dsts`` of the wrong length, bad
 
 How the work is run (see docs/many-buffers.md):
 
-* A driver with a native many-buffer path (:meth:`acomp.driver.Driver.compress_many`,
-  e.g. zstd's ``multi_compress_to_buffer``) gets the sources in shares, one C
-  call per share; otherwise the core loops over the driver's one-buffer call.
-* A driver that declares ``releases_gil`` may have its shares run on several
-  threads: the calling thread and acomp's helper threads (one per further
-  core, started once; a thread start costs about 0.5 ms here, far more than
-  small calls).  Whether that pays is decided per call from measured costs
-  (:mod:`acomp._many_cost`): an EWMA of the driver's cost per byte run
-  inline and run spread, per operation and item-size class.  Small calls run
-  inline; the spread form is taken when it measured cheaper, and re-tried
-  now and then so the choice follows the machine's load.
+* Inline, a loop on the calling thread over the driver's one-buffer call.
+* Spread, for drivers that declare ``releases_gil``: shares taken by the
+  calling thread and acomp's helper threads (one per further core, started
+  once: a thread start costs about 0.5 ms here, more than a small call's
+  work).  A driver with a native many-buffer call
+  (:meth:`acomp.driver.Driver.compress_many`, e.g. zstd's
+  ``multi_compress_to_buffer``) gets each share in one C call without the GIL.
+* Which one is decided per call from measured costs (:mod:`acomp._many_cost`):
+  a call estimated below a few helper wake-ups runs inline; a bigger one runs
+  its first 1/32 inline and the rest spread, and that pair, timed under the
+  same load, tells whether the next calls spread.
 * The asyncio forms run the shares on the helper threads only.  Cancelling
   the awaiting task stops the shares not yet started and waits for the
   running ones, so no thread works for a call that is gone.
