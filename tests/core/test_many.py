@@ -505,3 +505,21 @@ def test_the_guide_runs_as_written() -> None:
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, str(guide), "exec"), namespace)
+
+
+def test_the_speed_table_measures_every_row() -> None:
+    """acomp.cli.speed_table on a few pages: every row of issue 16 is there (no time is asserted)."""
+    from acomp.cli.speed_table import render, speed_table
+
+    seen: list[str] = []
+    rows = speed_table(pages(64), repeat=1, progress=seen.append)
+    assert seen == ["many buffers", "calls of 8 pages", "the per-page call", "deflate-iaa", "zswap"]
+    paths = [r.path for r in rows]
+    assert len(paths) == 11 and len(set(paths)) == 11
+    for r in rows:
+        if r.ratio is None:
+            assert r.note.startswith("skipped") and r.meets_goal is None
+        else:
+            assert r.ratio > 0 and r.goal is not None and r.meets_goal in (True, False)
+    assert [r.peer_ratio is not None for r in rows[:3]] == [True, True, True]
+    assert all(r.path in render(rows) for r in rows)
