@@ -72,6 +72,8 @@ ManyResult = Union[bytes, memoryview, AcompError]
 DEFAULT_TIMEOUT = 30.0
 #: How long a cancelled asyncio call waits for its running shares to end.
 CANCEL_DRAIN_TIMEOUT = 30.0
+#: Sources per share of an asyncio call whose cost was never measured.
+UNKNOWN_SHARE = 8
 #: Transforms kept per thread for the top-level calls (a fresh zstd context costs ~40 µs).
 TRANSFORM_CACHE = 8
 
@@ -307,8 +309,11 @@ async def _run_async(call: ManyCall, timeout: float | None) -> list[ManyResult]:
             pass
 
     threads = POOL.size if call.driver.releases_gil else 1
-    per_item = cost.inline * total / n
-    job = Job(call.share if threads > 1 else call.loop, call.fail, 0, n, share_items(per_item, n, threads), on_idle)
+    if cost.inline:
+        step = share_items(cost.inline * total / n, n, threads)
+    else:  # not measured yet: small shares, so a cancel never waits for much
+        step = min(UNKNOWN_SHARE, share_items(0.0, n, threads))
+    job = Job(call.share if threads > 1 else call.loop, call.fail, 0, n, step, on_idle)
     POOL.post(job, threads)
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout)
