@@ -35,6 +35,7 @@ from acomp.errors import (
     TimedOut,
     TooBig,
 )
+from acomp.many import compress_many, decompress_many
 from acomp.query import Requirement, query, readers_of
 from acomp.records import AlgorithmRecord
 from acomp.request import DST_MAX, PAGE_SIZE, Request, RequestFlags, reqchain_init, request_chain
@@ -67,7 +68,9 @@ __all__ = [
     "algorithms",
     "alloc",
     "compress",
+    "compress_many",
     "decompress",
+    "decompress_many",
     "query",
     "readers_of",
     "reqchain_init",

@@ -76,6 +76,13 @@ class Driver:
     and :meth:`decompress`.  A driver that has a real batch path overrides
     :meth:`batch_compress` / :meth:`batch_decompress` and sets ``batch_size``;
     one that completes work on its own threads or device overrides :meth:`submit`.
+
+    Many buffers (acomp only, :mod:`acomp.many`): a driver whose one-buffer
+    operations spend their time in C without the GIL, and may run on one
+    instance from several threads at once, sets ``releases_gil``; the
+    many-buffer calls may then spread a call's sources over threads.  A driver
+    with a native many-buffer call (one C call for many sources) overrides
+    :meth:`compress_many` / :meth:`decompress_many`.
     """
 
     #: Algorithm name (kernel: ``cra_name``), e.g. ``"deflate"``.
@@ -99,6 +106,10 @@ class Driver:
     wire_format: ClassVar[str] = ""
     #: Parameters :func:`acomp.alloc` accepts, with their defaults.
     params: ClassVar[dict[str, object]] = {}
+    #: acomp only: the one-buffer operations and the many hooks release the GIL
+    #: while they work and are safe to call on one instance from several threads
+    #: at once, so :mod:`acomp.many` may run a call's sources on several threads.
+    releases_gil: ClassVar[bool] = False
 
     def __init__(self, **params: object) -> None:
         unknown = set(params) - set(self.params)
@@ -156,6 +167,28 @@ class Driver:
     ) -> list[Result]:
         """Decompress each source; one result per source, as :meth:`batch_compress`."""
         return [_run_one(self.decompress, s, c) for s, c in zip(srcs, capacities)]
+
+    # -- many buffers (acomp only; no kernel counterpart) --------------------------
+
+    def compress_many(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[Result] | None:
+        """A native many-buffer path: one result per source, in order, or None for "no such path".
+
+        :mod:`acomp.many` calls it for each share of a call it spreads over
+        threads (``releases_gil`` drivers only), from several threads at once:
+        one native call that holds no GIL for the whole share is what pays
+        there.  A call run inline loops over :meth:`compress` instead (a
+        driver-side Python loop measured no faster).  Each source is bytes or
+        a flat byte view (``len(src)`` is its size in bytes).  Return the
+        outputs (or each source's :class:`~acomp.errors.AcompError`) without
+        starting threads of your own, or None to have the share looped over
+        :meth:`compress`.  The outputs become the caller's.  Never raise for
+        one source.
+        """
+        return None
+
+    def decompress_many(self, srcs: Sequence[BufferLike], capacities: Sequence[int]) -> list[Result] | None:
+        """A native many-buffer decompress; as :meth:`compress_many`, bounded by each capacity."""
+        return None
 
     # -- async (kernel: -EINPROGRESS and a completion) ---------------------------
 

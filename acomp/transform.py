@@ -420,6 +420,24 @@ class Transform:
             req._state = DONE
         return sum(1 for d in dlens if d >= 0)
 
+    # -- many buffers (acomp only): acomp/many.py ------------------------------------------------------
+
+    def compress_many(self, srcs: Sequence[Any], *, dsts: Sequence[Any] | None = None) -> list[_many.ManyResult]:
+        """Compress every source; one output or error per source; see :func:`acomp.many.compress_many`."""
+        return _many.transform_compress_many(self, srcs, dsts=dsts)
+
+    def decompress_many(
+        self,
+        srcs: Sequence[Any],
+        *,
+        max_size: int = DST_MAX,
+        dsts: Sequence[Any] | None = None,
+        out: Any = None,
+        offsets: Sequence[int] | None = None,
+    ) -> list[_many.ManyResult]:
+        """Decompress every source; see :func:`acomp.many.decompress_many`."""
+        return _many.transform_decompress_many(self, srcs, max_size=max_size, dsts=dsts, out=out, offsets=offsets)
+
     # -- async (kernel: -EINPROGRESS / -EBUSY and a completion) ----------------------------------------
 
     def submit(self, req: Request, op: Op = "compress") -> int:
@@ -641,3 +659,7 @@ def _warn_double(tfm: Transform) -> None:
         warnings.warn(msg, AcompPluginWarning, stacklevel=3)
     except BaseException as exc:  # -W error: the driver's thread must not die of the report
         report_unraisable(msg, exc)
+
+
+# acomp.many builds on Transform (through acomp.api): imported once the class exists.
+from acomp import many as _many  # noqa: E402

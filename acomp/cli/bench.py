@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import attrs
+
 import acomp
 from acomp.cli.bench_raw import RAW_CALLS, raw_calls
 from acomp.cli.common import parse_params, positive_int
@@ -299,21 +301,22 @@ def plot(results: Sequence[dict[str, Any]], path: str, title: str) -> None:
     save_figure(plt, fig, title, path)
 
 
-def _speed_table(corpus: Corpus, names: list[str], args: argparse.Namespace) -> int:
-    """``--speed-table``: rows from :mod:`acomp.cli.speed_table` (the many-buffer module's own table).
+def _speed_table(corpus: Corpus, args: argparse.Namespace) -> int:
+    """``--speed-table``: every row of the speed table (:mod:`acomp.cli.speed_table`), ratios measured in one run."""
+    from acomp.cli import speed_table
 
-    Its interface: ``speed_table(pages, drivers, *, repeat) -> (headers, rows)``.
-    """
-    try:
-        from acomp.cli import speed_table  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise CliError("--speed-table needs acomp.cli.speed_table, which this installation does not have") from None
-    headers, rows = speed_table.speed_table(corpus.pages, names, repeat=args.repeat)
-    title = f"acomp bench --speed-table: {corpus.description} [digest {corpus.digest}], measured here"
+    with Progress(5, "speed table") as bar:  # the table's five parts
+
+        def part(title: str) -> None:
+            bar.set_label(title)
+            bar.update()
+
+        rows = speed_table.speed_table(list(corpus.pages), repeat=args.repeat, progress=part)
     if args.json:
-        dump_json({"corpus": corpus.description, "headers": list(headers), "rows": [list(r) for r in rows]})
+        dump_json({"corpus": corpus.description, "digest": corpus.digest, "rows": [attrs.asdict(r) for r in rows]})
     else:
-        print(render_table(headers, rows, title=title))
+        print(f"acomp bench --speed-table: {corpus.description} [digest {corpus.digest}], measured here")
+        print(speed_table.render(rows))
     return 0
 
 
@@ -322,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     names = _select(args.drivers)
     corpus: Corpus = load_corpus(args.pages, args.seed, DEFAULT_PAGES, args.max_pages)
     if args.speed_table:
-        return _speed_table(corpus, names, args)
+        return _speed_table(corpus, args)
     results: list[dict[str, Any]] = []
     with Progress(len(names) * args.repeat * 2, "bench") as bar:
         for name in names:

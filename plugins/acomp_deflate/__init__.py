@@ -28,6 +28,9 @@ class DeflateGeneric(acomp.driver.Driver):
     driver_name = "deflate-generic"
     priority = 100
     params = {"level": DEFLATE_DEF_LEVEL}
+    #: CPython's zlib releases the GIL around deflate() and inflate(),
+    #: so acomp.many may spread sources over threads.
+    releases_gil = True
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)

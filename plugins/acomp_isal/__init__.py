@@ -32,6 +32,9 @@ class DeflateIsal(acomp.driver.Driver):
     driver_name = "deflate-isal"
     priority = 200
     params = {"level": ISAL_DEF_LEVEL}
+    #: python-isal releases the GIL in isal_deflate; the inflate is zlib's, which does too,
+    #: so acomp.many may spread sources over threads.
+    releases_gil = True
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)

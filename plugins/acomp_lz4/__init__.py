@@ -24,6 +24,9 @@ class Lz4Generic(acomp.driver.Driver):
     alg_name = "lz4"
     driver_name = "lz4-generic"
     priority = 100
+    #: python-lz4 releases the GIL around LZ4_compress/decompress,
+    #: so acomp.many may spread sources over threads.
+    releases_gil = True
 
     def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
         out: bytes = lz4.block.compress(src, store_size=False)
