@@ -182,6 +182,10 @@ class SwapDevice:
         except OSError as exc:
             raise file_error(exc, f"swap file {path}") from None
 
+    def fileno(self) -> int:
+        """The swap file's descriptor (-1 once closed), as a file object's."""
+        return self._fd
+
     # -- slot locks (zswap's WritebackTarget) -----------------------------------------------
 
     def slot_lock(self, offset: int) -> threading.Lock:

@@ -22,8 +22,8 @@ from ``ZS_MIN_ALLOC_SIZE`` to ``PAGE_SIZE``.  As in the kernel:
 What is a model here: the zspages are bookkeeping (which slot of which zspage
 each object has), exactly as the kernel's, so :attr:`ZsPool.total_pages` and
 ``pool_total_size`` are the kernel's figures; the bytes of an object are one
-exact-size ``bytes`` (the kernel's memcpy into the zspage is the copy into
-it).  A ``bytearray`` zspage per chain of pages, zeroed and faulted in when
+exact-size ``bytearray`` (the kernel's memcpy into the zspage is the copy
+into it).  A ``bytearray`` zspage per chain of pages, zeroed and faulted in when
 created, cost more than the store itself; with objects of their own a
 compaction moves bookkeeping, not bytes, and readers need no lock.  The
 process holds the objects' bytes plus about 50 bytes each, not
@@ -153,7 +153,7 @@ class ZsSizeClass:
         #: handle index -> ``(zspage << 16 | slot) + 1`` (0: a free handle): the handle slab.
         self.objs = array("Q")
         #: handle index -> the object's bytes (None: free).
-        self.data: list[bytes | None] = []
+        self.data: list[bytearray | None] = []
         self.free_handles: list[int] = []
         self.nr_objs = 0
         self.nr_zspages = 0
@@ -228,12 +228,11 @@ class ZsPool:
     def store(self, data: bytes | bytearray | memoryview) -> int:
         """``zs_malloc`` + ``zs_obj_write``: a new object holding ``data``; return its handle.
 
-        The one copy of a stored page: a view (zswap's context buffer, or a
-        page stored as-is) becomes an exact-size ``bytes``; ``bytes`` are kept
-        as they are.  The per-page path of every store.
+        The one copy of a stored page: ``data`` (zswap's context buffer, or a
+        page stored as-is) becomes the object's own exact-size ``bytearray``
+        (kernel: the memcpy into the zspage).  The per-page path of every store.
         """
-        if type(data) is not bytes:
-            data = bytes(data)
+        data = bytearray(data)
         n = len(data)
         if n > ZS_MAX_ALLOC_SIZE:
             raise NoSpace(f"zs_malloc: {n} bytes exceed ZS_MAX_ALLOC_SIZE ({ZS_MAX_ALLOC_SIZE})")
@@ -283,7 +282,7 @@ class ZsPool:
     def write(self, handle: int, data: bytes | bytearray | memoryview) -> None:
         """Replace the bytes of the object of ``handle`` (kernel: ``zs_obj_write``; tests corrupt with it)."""
         cls, idx = self._class(handle)
-        data = bytes(data)
+        data = bytearray(data)
         with cls.lock:
             if not cls.objs[idx]:
                 raise InvalidArgument(f"zs_obj_write: handle {handle:#x} is not allocated")
@@ -335,8 +334,8 @@ class ZsPool:
 
     # -- reading (kernel: zs_obj_read_begin) -------------------------------------------
 
-    def read(self, handle: int) -> bytes:
-        """The object's bytes, without a copy; ``InvalidArgument`` if it is not allocated.
+    def read(self, handle: int) -> bytearray:
+        """The object's bytes, without a copy (the pool's own memory); ``InvalidArgument`` if it is not allocated.
 
         No lock: a caller racing with ``free`` checks that it still owns the
         handle after reading (zswap compares its entry by identity).
@@ -350,7 +349,7 @@ class ZsPool:
         return obj
 
     def view(self, handle: int, length: int) -> memoryview:
-        """The object's first ``length`` bytes, as a read-only view."""
+        """The object's first ``length`` bytes, as a view of the pool's own (writable) memory."""
         return memoryview(self.read(handle))[:length]
 
     def _class(self, handle: int) -> tuple[ZsSizeClass, int]:
