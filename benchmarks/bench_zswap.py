@@ -15,9 +15,10 @@ device instead) are
 The two alternate chunk by chunk (8 folios), which one goes first swapping
 every chunk and every round; each chunk's best of ``--repeat`` rounds counts,
 for each side; ``ratio`` is zswap time / raw time (issue 16's goal: zstd <=
-1.25, lz4 <= 1.45).  ``meta B/pg`` is the
-Python memory zswap holds per stored page beyond the zsmalloc pages
-(tracemalloc, measured apart from the timing).
+1.25, lz4 <= 1.45).  ``mem B/pg`` is the Python memory zswap holds per
+stored page (tracemalloc, measured apart from the timing), ``meta B/pg`` the
+part of it beyond the stored bytes, ``pool B/pg`` the kernel's figure,
+``pool_total_size`` per page.
 
 Usage: ``python benchmarks/bench_zswap.py [--pages 2048] [--repeat 7] [zstd lz4 ...]``.
 Run it against another checkout's ``acomp`` with ``PYTHONPATH=<checkout>``
@@ -129,7 +130,8 @@ def check_zswap(name: str, folios: list[bytes], pages: list[bytes]) -> None:
                 raise SystemExit(f"{name}: page {off} came back different")
 
 
-def metadata_per_page(name: str, folios: list[bytes]) -> float:
+def memory_per_page(name: str, folios: list[bytes]) -> tuple[float, float]:
+    """Python memory zswap holds per stored page: all of it, and beyond the stored bytes."""
     with Zswap(name, total_ram=1 << 40) as z:
         z.store(0, folios[0])  # contexts and buffers exist before the measurement
         z.load(0, bytearray(PAGE_SIZE))
@@ -150,7 +152,8 @@ def metadata_per_page(name: str, folios: list[bytes]) -> float:
                 payload += sum(len(o) for o in objs if o is not None) if objs is not None else 0
         if not payload:  # a checkout whose zspages are bytearrays: their pages are the payload
             payload = z.pool_total_size()
-    return (after - before - payload) / max(1, stored)
+    n = max(1, stored)
+    return (after - before) / n, (after - before - payload) / n
 
 
 def main() -> None:
@@ -163,7 +166,10 @@ def main() -> None:
     print(f"{len(corpus)} corpus pages ({', '.join(k for k, _ in FILE_MIX)}), folios of {FOLIO_PAGES} pages,")
     print(f"best of {args.repeat} per chunk of {CHUNK_FOLIOS} folios, raw and zswap alternating;")
     print("ratio = zswap store+load time / raw compress+decompress time")
-    print(f"{'compressor':<12}{'pages':>7}{'raw us/pg':>11}{'zswap us/pg':>13}{'ratio':>8}{'meta B/pg':>11}")
+    print(
+        f"{'compressor':<12}{'pages':>7}{'raw us/pg':>11}{'zswap us/pg':>13}{'ratio':>8}"
+        f"{'mem B/pg':>10}{'meta B/pg':>11}{'pool B/pg':>11}"
+    )
     for name in args.compressors:
         codec = raw_codec(name)
         if codec is None:
@@ -189,8 +195,15 @@ def main() -> None:
             best_raw = [min(a, b) for a, b in zip(best_raw, raw_t)]
             best_zsw = [min(a, b) for a, b in zip(best_zsw, zsw_t)]
         raw, zsw = sum(best_raw), sum(best_zsw)
-        meta = metadata_per_page(name, folios)
-        print(f"{name:<12}{n:>7}{raw / n * 1e6:>11.2f}{zsw / n * 1e6:>13.2f}{zsw / raw:>8.2f}{meta:>11.1f}")
+        mem, meta = memory_per_page(name, folios)
+        with Zswap(name, total_ram=1 << 40) as z:
+            for i, f in enumerate(folios):
+                z.store(i * FOLIO_PAGES, f)
+            pool = z.pool_total_size() / n
+        print(
+            f"{name:<12}{n:>7}{raw / n * 1e6:>11.2f}{zsw / n * 1e6:>13.2f}{zsw / raw:>8.2f}"
+            f"{mem:>10.0f}{meta:>11.0f}{pool:>11.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -99,6 +99,27 @@ def get_size_class_index(size: int) -> int:
     return min(ZS_SIZE_CLASSES - 1, idx)
 
 
+def _geometry() -> tuple[list[tuple[int, int]], tuple[int, ...]]:
+    """The merged classes, biggest first, as ``zs_create_pool`` builds them: (size, pages) each,
+    and for every allocation size (header included) the position of its class."""
+    classes: list[tuple[int, int, int]] = []
+    by_index: list[int] = []
+    # From the top down: a smaller size with the same zspage geometry shares the larger class.
+    for i in range(ZS_SIZE_CLASSES - 1, -1, -1):
+        size = min(ZS_MIN_ALLOC_SIZE + i * ZS_SIZE_CLASS_DELTA, ZS_MAX_ALLOC_SIZE)
+        pages = calculate_zspage_chain_size(size)
+        objs = pages * PAGE_SIZE // size
+        if not classes or classes[-1][1:] != (pages, objs):
+            classes.append((size, pages, objs))
+        by_index.append(len(classes) - 1)
+    by_index.reverse()
+    sizes = range(ZS_MAX_ALLOC_SIZE + ZS_HANDLE_SIZE + 1)
+    return [(size, pages) for size, pages, _ in classes], tuple(by_index[get_size_class_index(n)] for n in sizes)
+
+
+_GEOMETRY, _CLASS_OF = _geometry()
+
+
 class ZsSizeClass:
     """One size class (kernel: ``struct size_class``), its zspages and its handle table.
 
@@ -184,25 +205,11 @@ class ZsPool:
 
     def __init__(self, name: str = "zswap") -> None:
         self.name = name
-        classes: list[ZsSizeClass] = []
-        by_index: list[ZsSizeClass] = []
-        prev: ZsSizeClass | None = None
-        # From the top down, as zs_create_pool: a smaller size with the same
-        # zspage geometry shares the larger class.
-        for i in range(ZS_SIZE_CLASSES - 1, -1, -1):
-            size = min(ZS_MIN_ALLOC_SIZE + i * ZS_SIZE_CLASS_DELTA, ZS_MAX_ALLOC_SIZE)
-            pages = calculate_zspage_chain_size(size)
-            objs = pages * PAGE_SIZE // size
-            if prev is None or prev.pages_per_zspage != pages or prev.objs_per_zspage != objs:
-                prev = ZsSizeClass(len(classes), size, pages)
-                classes.append(prev)
-            by_index.append(prev)
-        by_index.reverse()
-        self.classes: tuple[ZsSizeClass, ...] = tuple(classes)
-        #: allocation size (object + ``ZS_HANDLE_SIZE``) -> its class, for every size a store can ask.
-        self.class_of: tuple[ZsSizeClass, ...] = tuple(
-            by_index[get_size_class_index(n)] for n in range(ZS_MAX_ALLOC_SIZE + ZS_HANDLE_SIZE + 1)
+        self.classes: tuple[ZsSizeClass, ...] = tuple(
+            ZsSizeClass(i, size, pages) for i, (size, pages) in enumerate(_GEOMETRY)
         )
+        #: allocation size (object + ``ZS_HANDLE_SIZE``) -> its class, for every size a store can ask.
+        self.class_of: tuple[ZsSizeClass, ...] = tuple(self.classes[i] for i in _CLASS_OF)
         self._pages_lock = threading.Lock()
         self._compact_lock = threading.Lock()
         #: Pages held by all zspages (kernel: ``zs_get_total_pages``).
