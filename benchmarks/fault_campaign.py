@@ -1,10 +1,14 @@
 """Fault campaign: zswap + a file-backed SwapDevice on the emulated IAA, under injected faults.
 
 One *phase* per fault kind of :data:`acomp_iaa.FAULT_KINDS` (plus ``mixed``,
-all at once): the IAA machine is reset, ``verify_compress`` is switched on,
-faults are injected at a seeded rate, and ``threads`` threads swap folios out
-and in (each owning its own slots, with a model of what each slot holds)
-while a helper thread shrinks the pool.  In the ``timeout`` and ``mixed``
+all at once), and one per disk fault (``disk_enospc``, ``disk_eio``,
+``disk_short``: the swap file's writes fail with ENOSPC or EIO, its reads
+with EIO, or its writes come back short, at a seeded rate): the IAA machine
+is reset, ``verify_compress`` is switched on, faults are injected, and
+``threads`` threads swap folios out and in (each owning its own slots, with a
+model of what each slot holds) while a helper thread shrinks the pool.  A
+swap-out the disk refuses raises (the folio was not swapped out: the model
+forgets its slots, which must then read back empty).  In the ``timeout`` and ``mixed``
 phases a chaos thread injects one completion timeout at a time: the driver
 disables itself (compress fails fast with ENODEV, decompress runs in
 software), stays disabled a moment, and is re-enabled with
@@ -30,6 +34,7 @@ The bounded version runs in ``tests/hardening/test_fault_campaign.py``.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import random
@@ -55,6 +60,10 @@ PHASES: dict[str, dict[str, Any]] = {
         "rates": {"comp_buf_overflow": 0.02, "analytics_error": 0.05, "verify_mismatch": 0.02, "einval": 0.01},
         "timeouts": 4,
     },
+    # The swap file's faults: a fraction of its pwrite (and, for EIO, preadv) calls.
+    "disk_enospc": {"rates": {}, "timeouts": 0, "disk": ("enospc", 0.3)},
+    "disk_eio": {"rates": {}, "timeouts": 0, "disk": ("eio", 0.2)},
+    "disk_short": {"rates": {}, "timeouts": 0, "disk": ("short", 0.5)},
 }
 
 SLOTS_PER_THREAD = 64
@@ -75,6 +84,46 @@ def make_page(rng: random.Random) -> bytes:
     return bytes(out[:PAGE_SIZE])
 
 
+class DiskFaults:
+    """Replaces ``os.pwrite`` / ``os.preadv`` for one file descriptor: fails or shortens some calls."""
+
+    def __init__(self, fd: int, kind: str, rate: float, seed: int) -> None:
+        self.fd, self.kind, self.rate = fd, kind, rate
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.injected: Counter[str] = Counter()
+        self._pwrite, self._preadv = os.pwrite, os.preadv
+
+    def _hit(self, what: str) -> bool:
+        with self.lock:
+            if self.rng.random() >= self.rate:
+                return False
+            self.injected[what] += 1
+            return True
+
+    def pwrite(self, fd: int, data: Any, pos: int) -> int:
+        if fd == self.fd and self._hit(f"write_{self.kind}"):
+            if self.kind == "short":
+                view = memoryview(data)
+                with self.lock:
+                    n = self.rng.randrange(0, view.nbytes)
+                return self._pwrite(fd, view[:n], pos) if n else 0
+            raise OSError(errno.ENOSPC if self.kind == "enospc" else errno.EIO, "injected disk fault")
+        return self._pwrite(fd, data, pos)
+
+    def preadv(self, fd: int, buffers: Any, pos: int) -> int:
+        if fd == self.fd and self.kind == "eio" and self._hit("read_eio"):
+            raise OSError(errno.EIO, "injected disk fault")
+        return self._preadv(fd, buffers, pos)
+
+    def __enter__(self) -> DiskFaults:
+        os.pwrite, os.preadv = self.pwrite, self.preadv  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.pwrite, os.preadv = self._pwrite, self._preadv  # type: ignore[assignment]
+
+
 class _Worker:
     """One thread's slots, its model of them, and its tallies."""
 
@@ -91,6 +140,8 @@ class _Worker:
         self.lost: list[int] = []
         self.retries: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
+        #: Swap-outs the swap device refused (zswap and the disk both failing), per errno.
+        self.swap_out_errors: Counter[str] = Counter()
 
     def swap_in(self, off: int) -> None:
         expect = self.model.pop(off, None)
@@ -120,7 +171,13 @@ class _Worker:
                 nr = rng.choice([1, 4, 16])
                 off = self.base + rng.randrange(0, SLOTS_PER_THREAD, nr)
                 pages = [make_page(rng) for _ in range(nr)]
-                self.dev.swap_out(off, b"".join(pages))
+                try:
+                    self.dev.swap_out(off, b"".join(pages))
+                except acomp.AcompError as exc:  # not swapped out: the slots are empty now
+                    self.swap_out_errors[exc.errname] += 1
+                    for i in range(nr):
+                        self.model.pop(off + i, None)
+                    continue
                 self.model.update((off + i, p) for i, p in enumerate(pages))
                 self.pages_out += nr
             elif op < 0.9:
@@ -170,6 +227,8 @@ def run_phase(
     acomp_iaa.reset()
     acomp_iaa.configure(completion_timeout_s=2.0)
     acomp_iaa.set_driver_attr("verify_compress", True)
+    if n_timeouts:  # v5: only the sync path's completion spin limit disables the driver
+        acomp_iaa.set_driver_attr("sync_mode", "sync")
     acomp_iaa.seed_faults(seed)
     for kind, rate in spec["rates"].items():
         acomp_iaa.set_fault_rate(kind, rate)
@@ -215,6 +274,9 @@ def run_phase(
             z.shrink(8)
             stop.wait(0.002)
 
+    disk = DiskFaults(dev.fileno(), *spec["disk"], seed=seed) if "disk" in spec else None
+    if disk is not None:
+        disk.__enter__()
     t0 = time.perf_counter()
     pool = [threading.Thread(target=work(w), name=f"campaign-{w.tid}", daemon=True) for w in workers]
     helpers = [
@@ -227,6 +289,8 @@ def run_phase(
     stop.set()
     hang = hang or _watchdog().join_or_dump(helpers, 30.0)
     elapsed = time.perf_counter() - t0
+    if disk is not None:
+        disk.__exit__()
     if hang:
         raise AssertionError(f"phase {name}: {hang}")
     if errors:
@@ -244,6 +308,8 @@ def run_phase(
         "ops_per_thread": ops,
         "seconds": round(elapsed, 2),
         "injected": {k: v for k, v in iaa["faults"]["injected"].items() if v},
+        "disk_injected": dict(disk.injected) if disk is not None else {},
+        "swap_out_errors": dict(sum((w.swap_out_errors for w in workers), Counter())),
         "timeout_cycles": cycles[0],
         "pages_swapped_out": sum(w.pages_out for w in workers),
         "pages_checked": sum(w.pages_checked for w in workers),
@@ -258,6 +324,7 @@ def run_phase(
                 "total_decomp_calls",
                 "total_sw_decomp_calls",
                 "total_completion_timeout_errors",
+                "completion_spin_timeouts",
                 "total_completion_comp_buf_overflow_errors",
                 "total_completion_einval_errors",
                 "verify_mismatches",
@@ -316,6 +383,8 @@ def main() -> None:
             print(f"== {res['phase']}: {res['threads']} threads x {res['ops_per_thread']} ops, {res['seconds']} s")
             for key in (
                 "injected",
+                "disk_injected",
+                "swap_out_errors",
                 "timeout_cycles",
                 "pages_swapped_out",
                 "pages_checked",

@@ -30,7 +30,6 @@ from acomp.cli.container import MAGIC, ContainerError, ContainerReader
 from acomp.cli.decompress import _alloc_for, decompress_stream
 from acomp.cli.output import CliError
 from acomp.zswap import Zswap
-from acomp.zswap.lru import SHARD_RUN_SHIFT, entry_handle, entry_length, entry_pool
 
 #: Every decompress path we ship (the IAA one only when its plugin loads).
 DECOMPRESS_DRIVERS = ["deflate-generic", "deflate-isal", "zstd-generic", "lz4-generic", "lz4hc-generic", "deflate-iaa"]
@@ -186,13 +185,12 @@ def zswap_load_target(data: bytes) -> None:
     unit = body or b"acomp"
     page = (unit * (acomp.PAGE_SIZE // len(unit) + 1))[: acomp.PAGE_SIZE]
     offset = 0
-    assert z.store(offset, page)
-    entry = z._shards[(offset >> SHARD_RUN_SHIFT) % len(z._shards)].entries[offset]
-    length = entry_length(entry)
-    if length == acomp.PAGE_SIZE:  # stored as-is: nothing to decompress, nothing to detect
-        z.invalidate(offset)
+    if not z.store(offset, page):  # v5: a page that does not compress is refused, nothing to corrupt
         return
-    obj = z._pool_by_id[entry_pool(entry)].zs.view(entry_handle(entry), length)  # the pool's own bytes
+    entry = z.entry(offset)
+    assert entry is not None
+    length = entry.length
+    obj = entry.pool.zs.view(entry.handle, length)  # the pool's own bytes
     kind = mode % 4
     if kind == 0:  # flip up to 4 bytes
         for k in range(1 + (mode >> 2) % 4):

@@ -148,7 +148,7 @@ def zsmalloc_footprint(sizes: Sequence[int] | array.array[int]) -> Footprint:
         if size > PAGE_SIZE or size <= 0:
             rejected += 1
             continue
-        cls = pool.class_for(min(size + ZS_HANDLE_SIZE, PAGE_SIZE))
+        cls = pool.class_for(size)  # zs_malloc adds ZS_HANDLE_SIZE itself
         per_class[cls.size] = per_class.get(cls.size, 0) + 1
         geometry[cls.size] = (cls.objs_per_zspage, cls.pages_per_zspage)
     pages = 0

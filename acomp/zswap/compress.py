@@ -1,11 +1,25 @@
-"""The work zswap does under a context (kernel: ``zswap_compress``, ``zswap_decompress``).
+"""Compression and decompression under a context (kernel: ``zswap_compress_folio``,
+``zswap_compress``, ``zswap_batch_compress``, ``zswap_decompress``).
 
-:func:`zswap_compress_pages` compresses a folio's pages through one
-``crypto_acomp_ctx`` (in batches when the context has several requests, as in
-the seed's ``zswap_compress_folio``) and copies each result into zsmalloc;
-:func:`zswap_decompress` reads one entry back through its own pool, falling
-back to another driver of the same wire format when the pool's driver fails.
-Both are per page: the per-folio setup is hoisted out of the page loops.
+As the seed's v5 (patches 10-12): a folio of more than one page goes through
+``tfm.batch_compress`` in batches of the context's ``nr_reqs`` when it has
+several (the mutex held per batch); otherwise page by page through
+``tfm.compress`` (the mutex held per page).  The compressor's capacity is
+``PAGE_SIZE``: a page whose output does not fit fails its request.
+
+Incompressible pages, by policy:
+
+* v5 (default): any failed request rejects the folio; each failing request
+  counts ``reject_compress_poor`` for ``ENOSPC`` and ``reject_compress_fail``
+  otherwise.  An output that fits is stored compressed, even one of exactly
+  ``PAGE_SIZE`` bytes.
+* ``store_incompressible`` (mainline >= 6.18, ``zswap_compress``): a failed
+  request, an empty output or one of ``PAGE_SIZE`` or more is stored as-is
+  (a page of ``PAGE_SIZE`` bytes); with writeback disabled it rejects the
+  folio instead, a no-gain output counted as ``-EINVAL`` (compress_fail).
+
+Either way ``zs_malloc`` failing with ``ENOSPC`` counts compress_poor, any
+other allocation failure ``reject_alloc_fail``.
 """
 
 from __future__ import annotations
@@ -14,125 +28,205 @@ import errno
 from typing import TYPE_CHECKING
 
 from acomp import PAGE_SIZE, AcompError, InvalidArgument, InvalidData, NotSupported
-from acomp.zswap.lru import HANDLE_SHIFT, LEN_MASK, LEN_SHIFT, POOL_SHIFT, REFERENCED
-from acomp.zswap.pool import AcompCtx, ZswapPool
-from acomp.zswap.stats import ZswapEvents
+from acomp.zswap.entry import ZswapEntry
 
 if TYPE_CHECKING:
+    import threading
+
     from acomp import Request, Transform
     from acomp.driver import BufferLike
+    from acomp.zswap.pool import ZswapPool
+    from acomp.zswap.stats import ZswapEvents
 
-__all__ = ["count_reject", "zswap_compress_pages", "zswap_decompress"]
+__all__ = ["count_reject", "zswap_compress_folio", "zswap_decompress"]
 
-
-def zswap_compress_pages(
-    pool: ZswapPool, ctx: AcompCtx, mv: memoryview, nr: int, out: list[int], as_is: bool, events: ZswapEvents
-) -> bool:
-    """Compress and allocate the ``nr`` pages of ``mv``, appending one entry each to ``out``.
-
-    Call with ``ctx.lock`` held.  A page that fails or does not shrink is
-    stored as-is when ``as_is`` (writeback enabled); otherwise it stops the
-    folio: the reject is counted and False returned (``out`` holds the
-    entries so far, for the caller to free).
-    """
-    tfm = ctx.tfm
-    reqs = ctx.reqs
-    zs_store = pool.zs.store
-    tag = pool.id << POOL_SHIFT | REFERENCED
-    step = len(reqs)
-    if step > 1:
-        for start in range(0, nr, step):
-            n = min(step, nr - start)
-            batch = reqs if n == step else reqs[:n]
-            base = start * PAGE_SIZE
-            for j, req in enumerate(batch):
-                req.src = mv[base + j * PAGE_SIZE : base + (j + 1) * PAGE_SIZE]
-            tfm.batch_compress(batch)
-            for req in batch:
-                dlen = req.dlen
-                if req.err is None and 0 < dlen < PAGE_SIZE:
-                    h = zs_store(memoryview(req.dst)[:dlen])
-                elif as_is:
-                    dlen = PAGE_SIZE
-                    h = zs_store(req.src)
-                else:
-                    count_reject(events, req.err)
-                    return False
-                out.append(h << HANDLE_SHIFT | dlen << LEN_SHIFT | tag)
-        return True
-    req = reqs[0]
-    dst = memoryview(req.dst)
-    for i in range(nr):
-        page = mv[i * PAGE_SIZE : (i + 1) * PAGE_SIZE]
-        req.src = page
-        try:
-            dlen = tfm.compress(req)
-        except AcompError:
-            dlen = PAGE_SIZE
-        if 0 < dlen < PAGE_SIZE:
-            h = zs_store(dst[:dlen])
-        elif as_is:
-            dlen = PAGE_SIZE
-            h = zs_store(page)
-        else:
-            count_reject(events, req.err)
-            return False
-        out.append(h << HANDLE_SHIFT | dlen << LEN_SHIFT | tag)
-    return True
+#: Every possible entry length as one shared int object: entries of the same length
+#: share it instead of each holding its own (28 bytes a page).
+_LENGTHS = tuple(range(PAGE_SIZE + 1))
 
 
 def count_reject(events: ZswapEvents, err: AcompError | None) -> None:
-    """A page zswap will not store as-is: ``reject_compress_poor`` (no gain, ENOSPC) or ``_fail``."""
-    if err is None or err.errno == errno.ENOSPC:
+    """One failed compression: ``reject_compress_poor`` for ENOSPC, else ``reject_compress_fail``.
+
+    ``None`` is a no-gain output refused under ``store_incompressible``
+    (6.18 turns it into ``-EINVAL``).
+    """
+    if err is not None and err.errno == errno.ENOSPC:
         events.add("reject_compress_poor")
     else:
         events.add("reject_compress_fail")
 
 
-def zswap_decompress(pool: ZswapPool, entry: int, out: BufferLike, events: ZswapEvents) -> None:
-    """Decompress ``entry`` (of ``pool``) into ``out``, one writable page.
+def _count_alloc(events: ZswapEvents, err: AcompError) -> None:
+    events.add("reject_compress_poor" if err.errno == errno.ENOSPC else "reject_alloc_fail")
 
-    A failure with no driver left to read the page counts ``decompress_fail``
-    and raises the :class:`AcompError`.
+
+def zswap_compress_folio(
+    pool: ZswapPool, mv: memoryview, nr: int, as_is: bool, writeback: bool, events: ZswapEvents
+) -> list[ZswapEntry] | None:
+    """Compress and allocate the ``nr`` pages of ``mv``; their entries, or None (all freed, counted).
+
+    ``as_is``: the ``store_incompressible`` policy; ``writeback``: the memcg
+    writeback switch it consults.  The caller holds ``pool`` (a ref).
     """
-    length = (entry >> LEN_SHIFT) & LEN_MASK
-    src = pool.zs.view(entry >> HANDLE_SHIFT, length)
-    if length == PAGE_SIZE:
-        memoryview(out).cast("B")[:PAGE_SIZE] = src
-        return
     ctx = pool.get_ctx()
-    if ctx is None:  # cannot happen while the entry holds the pool
-        raise InvalidArgument(f"zswap: pool {pool.id} torn down under a live entry")
-    with ctx.lock:
-        req = ctx.reqs[0]
-        saved = req.dst
-        req.src = src
-        req.dst = out
-        try:
-            dlen = _decompress_one(pool, ctx.tfm, req, events)
-            if dlen != PAGE_SIZE:
-                raise InvalidData(
-                    f"zswap: driver {ctx.tfm.driver_name!r} (plugin {ctx.tfm.record.plugin!r}) "
-                    f"decompressed {dlen} bytes, expected {PAGE_SIZE}"
-                )
-        except AcompError:
-            events.add("decompress_fail")
-            raise
-        finally:
-            req.dst = saved
-
-
-def _decompress_one(pool: ZswapPool, tfm: Transform, req: Request, events: ZswapEvents) -> int:
-    """Decompress through the pool's driver; on its error, through another reader of its wire format."""
+    out: list[ZswapEntry] = []
     try:
-        return tfm.decompress(req)
-    except AcompError as exc:
-        # Any driver of the same wire format can read the page: a device
-        # error (or a disabled device) must not cost the page.
-        reader = pool.reader()
-        if reader is None:
-            if pool.usable():
-                raise
-            raise NotSupported(f"zswap: {pool.driver_name} is unusable and no driver reads {pool.wire_format}") from exc
+        if ctx.nr_reqs > 1 and nr > 1:
+            ok = _batches(pool, ctx.tfm, ctx.reqs, ctx.views, ctx.lock, mv, nr, as_is, writeback, events, out)
+        else:
+            ok = _pages(pool, ctx.tfm, ctx.reqs[0], ctx.views[0], ctx.lock, mv, nr, as_is, writeback, events, out)
+    except BaseException:
+        # A driver raised past the core (KeyboardInterrupt, SystemExit...):
+        # free the folio's objects so far, then let it propagate.
+        _free(pool, out)
+        raise
+    if ok:
+        return out
+    _free(pool, out)
+    return None
+
+
+def _free(pool: ZswapPool, entries: list[ZswapEntry]) -> None:
+    for e in entries:
+        pool.zs.free(e.handle)
+
+
+def _pages(
+    pool: ZswapPool,
+    tfm: Transform,
+    req: Request,
+    view: memoryview,
+    lock: threading.Lock,
+    mv: memoryview,
+    nr: int,
+    as_is: bool,
+    writeback: bool,
+    events: ZswapEvents,
+    out: list[ZswapEntry],
+) -> bool:
+    """kernel: the ``zswap_compress`` loop of ``zswap_compress_folio``."""
+    zs_store = pool.zs.store
+    append = out.append
+    compress = tfm.compress
+    lengths = _LENGTHS
+    for i in range(nr):
+        page = mv[i * PAGE_SIZE : (i + 1) * PAGE_SIZE]
+        with lock:
+            req.src = page
+            try:
+                dlen = compress(req)
+                err = None
+            except AcompError as exc:
+                err = exc
+                dlen = 0
+            if err is not None or (as_is and (dlen == 0 or dlen >= PAGE_SIZE)):
+                if not (as_is and writeback):
+                    count_reject(events, err)  # no gain: -EINVAL (6.18)
+                    return False
+                data, dlen = page, PAGE_SIZE
+            else:
+                data = view[:dlen]
+            try:
+                handle = zs_store(data)  # the one copy: the context's buffer into zsmalloc
+            except AcompError as exc:
+                _count_alloc(events, exc)
+                return False
+        append(ZswapEntry(pool, handle, lengths[dlen]))
+    return True
+
+
+def _batches(
+    pool: ZswapPool,
+    tfm: Transform,
+    reqs: list[Request],
+    views: list[memoryview],
+    lock: threading.Lock,
+    mv: memoryview,
+    nr: int,
+    as_is: bool,
+    writeback: bool,
+    events: ZswapEvents,
+    out: list[ZswapEntry],
+) -> bool:
+    """kernel: ``zswap_batch_compress`` for each batch of the folio (v5 patch 12)."""
+    step = len(reqs)
+    zs_store = pool.zs.store
+    for start in range(0, nr, step):
+        n = min(step, nr - start)
+        batch = reqs if n == step else reqs[:n]
+        base = start * PAGE_SIZE
+        with lock:  # the requests are the context's: set them up under its mutex
+            for j, req in enumerate(batch):
+                req.src = mv[base + j * PAGE_SIZE : base + (j + 1) * PAGE_SIZE]
+            tfm.batch_compress(batch)
+            # Which requests cannot be stored compressed; v5: any of them fails the batch.
+            bad = [
+                r
+                for r in batch
+                if r.err is not None or (as_is and (r.dlen == 0 or r.dlen >= PAGE_SIZE))
+            ]
+            if bad and not (as_is and writeback):
+                for r in bad:
+                    count_reject(events, r.err)
+                return False
+            for j, r in enumerate(batch):
+                if r in bad:
+                    data, dlen = r.src, PAGE_SIZE
+                else:
+                    data, dlen = views[j][: r.dlen], r.dlen
+                try:
+                    handle = zs_store(data)
+                except AcompError as exc:
+                    _count_alloc(events, exc)
+                    return False
+                out.append(ZswapEntry(pool, handle, _LENGTHS[dlen]))
+    return True
+
+
+def zswap_decompress(pool: ZswapPool, entry: ZswapEntry, dst: BufferLike, raw_length: int, events: ZswapEvents) -> None:
+    """Decompress ``entry`` into ``dst`` (one writable page) under this CPU's context.
+
+    A page stored as-is (``raw_length``) is copied.  When the pool's driver
+    fails, another driver of the same wire format reads the page
+    (``decompress_failover``, acomp only).  Raises the ``AcompError`` of the
+    read; ``InvalidArgument`` when the object or the pool went away meanwhile
+    (a racing caller re-checks its entry).  Counting ``decompress_fail`` is
+    the caller's, which alone knows whether the entry was still current.
+    """
+    try:
+        ctx = pool.ctxs[pool.cpus.local.cpu]
+    except AttributeError:
+        ctx = pool.ctxs[pool.cpus.current()]
+    with ctx.lock:
+        if pool.dead:
+            raise InvalidArgument(f"zswap: pool {pool.id} was torn down")
+        src = pool.zs.read(entry.handle)
+        if entry.length == raw_length:
+            dst[:PAGE_SIZE] = src  # type: ignore[index]
+            return
+        req = ctx.dreq
+        req.src = src
+        req.dst = dst
+        try:
+            dlen = ctx.tfm.decompress(req)
+        except AcompError as exc:
+            dlen = _decompress_failover(pool, req, exc, events)
+        if dlen != PAGE_SIZE:
+            raise InvalidData(
+                f"zswap: driver {ctx.tfm.driver_name!r} (plugin {ctx.tfm.record.plugin!r}) "
+                f"decompressed {dlen} bytes, expected {PAGE_SIZE}"
+            )
+
+
+def _decompress_failover(pool: ZswapPool, req: Request, exc: AcompError, events: ZswapEvents) -> int:
+    """The pool's driver failed: another reader of its wire format gets the page, if any."""
+    # Any driver of the same wire format can read the page: a device error
+    # (or a disabled device) must not cost the page.
+    reader = pool.reader()
+    if reader is None:
+        if pool.usable():
+            raise exc
+        raise NotSupported(f"zswap: {pool.driver_name} is unusable and no driver reads {pool.wire_format}") from exc
     events.add("decompress_failover")
     return reader.decompress(req)

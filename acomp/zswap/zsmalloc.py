@@ -1,209 +1,479 @@
-"""A zsmalloc-like allocator (kernel: ``mm/zsmalloc.c``).
+"""A zsmalloc model (kernel: ``mm/zsmalloc.c``): the kernel's pages, Python's bytes.
 
 Objects are packed into *zspages* (1 to ``ZS_MAX_PAGES_PER_ZSPAGE`` pages of
 ``PAGE_SIZE``) of one *size class*; class sizes step by ``ZS_SIZE_CLASS_DELTA``
-from ``ZS_MIN_ALLOC_SIZE`` to ``PAGE_SIZE``.  As in the kernel, each class picks
-the zspage length that wastes the least, and neighbouring classes with the same
-geometry are merged; the classes at the top hold one object per page ("huge").
-The pool's footprint is its pages, so fragmentation shows in
-:attr:`ZsPool.total_pages`, as it does in zswap's ``pool_total_size``.
+from ``ZS_MIN_ALLOC_SIZE`` to ``PAGE_SIZE``.  As in the kernel:
 
-A handle is a plain ``int``: ``(zspage_id * objs_per_zspage + slot) << 8 | class``.
-No per-object metadata is kept (zswap's entry keeps the length): a stored
-object costs nothing beyond its slot, which keeps zswap's per-page overhead low.
-Each class has its own lock (the kernel's ``class->lock``); the page count has
-another, taken only when a zspage is created or released.
+* ``zs_malloc`` adds ``ZS_HANDLE_SIZE`` (the handle the object's header keeps)
+  before it picks the class, so a 4088-byte object lands in the 4096 class;
+  objects of the top ("huge") class keep their handle outside the zspage;
+  above ``ZS_MAX_ALLOC_SIZE`` it is ``-ENOSPC``;
+* each class's zspage length is ``calculate_zspage_chain_size``: the chain of
+  1..8 pages that wastes least, one page for a power-of-two size; classes with
+  the same geometry are merged (``zs_create_pool``);
+* zspages sit in fullness groups (``get_fullness_group``: empty, 10 %, ..., 99 %,
+  full) and an allocation takes the first zspage of the fullest partial group
+  (``find_get_zspage``); an emptied zspage is released at once;
+* compaction (``zs_compact``, which the kernel runs from zsmalloc's shrinker,
+  ``zs_shrinker_count`` / ``zs_shrinker_scan``) moves objects from the
+  emptiest zspages into the fullest and releases the emptied ones, so
+  :attr:`ZsPool.total_pages` falls.
+
+What is a model here: the zspages are bookkeeping (which slot of which zspage
+each object has), exactly as the kernel's, so :attr:`ZsPool.total_pages` and
+``pool_total_size`` are the kernel's figures; the bytes of an object are one
+exact-size ``bytearray`` (the kernel's memcpy into the zspage is the copy
+into it).  A ``bytearray`` zspage per chain of pages, zeroed and faulted in when
+created, cost more than the store itself; with objects of their own a
+compaction moves bookkeeping, not bytes, and readers need no lock.  The
+process holds the objects' bytes plus about 50 bytes each, not
+``pool_total_size``.
+
+A handle (kernel: a pointer to a word in the handle slab) is
+``index << 8 | class``: ``index`` picks the class's handle table entry (the
+object's slot, kept in 8 bytes as the kernel's) and its object.  Compaction
+rewrites the slot, never the handle.  Each class has its own lock (the
+kernel's ``class->lock``); reading an object takes none.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
+from collections.abc import Iterator
 
-import attrs
-
-from acomp import PAGE_SIZE, InvalidArgument
+from acomp import PAGE_SIZE, InvalidArgument, NoSpace
 
 __all__ = [
+    "SHRINK_STOP",
+    "ZS_HANDLE_SIZE",
+    "ZS_MAX_ALLOC_SIZE",
     "ZS_MAX_PAGES_PER_ZSPAGE",
     "ZS_MIN_ALLOC_SIZE",
     "ZS_SIZE_CLASS_DELTA",
     "ZsPool",
     "ZsSizeClass",
+    "calculate_zspage_chain_size",
+    "get_size_class_index",
 ]
 
+#: kernel: ``sizeof(unsigned long)``, kept in every object's header.
+ZS_HANDLE_SIZE = 8
 ZS_MIN_ALLOC_SIZE = 32
+ZS_MAX_ALLOC_SIZE = PAGE_SIZE
 #: kernel: ``PAGE_SIZE >> CLASS_BITS`` (CLASS_BITS = 8).
 ZS_SIZE_CLASS_DELTA = PAGE_SIZE >> 8
-#: kernel: ``CONFIG_ZSMALLOC_CHAIN_SIZE`` default (8) bounds a zspage's length.
+#: kernel: ``CONFIG_ZSMALLOC_CHAIN_SIZE`` (default 8) bounds a zspage's length.
 ZS_MAX_PAGES_PER_ZSPAGE = 8
+ZS_SIZE_CLASSES = (ZS_MAX_ALLOC_SIZE - ZS_MIN_ALLOC_SIZE + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA + 1
+#: Fullness groups (kernel: ``enum fullness_group``): 0 = empty, 1..10 = up to 10 %..99 %, 11 = full.
+ZS_INUSE_RATIO_0 = 0
+ZS_INUSE_RATIO_99 = 10
+ZS_INUSE_RATIO_100 = 11
+#: What a shrinker's scan returns when it freed nothing (kernel: ``SHRINK_STOP``, ``~0UL``).
+SHRINK_STOP = -1
 
 _CLASS_BITS = 8
 _CLASS_MASK = (1 << _CLASS_BITS) - 1
+_SLOT_BITS = 16  # objects per zspage < 2**16
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
 
 
-def _pages_per_zspage(size: int) -> int:
-    """The zspage length in pages that wastes least for ``size`` (kernel: ``calculate_zspage_chain_size``)."""
-    best, best_used = 1, -1
+def calculate_zspage_chain_size(class_size: int) -> int:
+    """Pages per zspage for ``class_size``: the least waste, one page for a power of two."""
+    if class_size & (class_size - 1) == 0:
+        return 1
+    best, min_waste = 1, PAGE_SIZE
     for pages in range(1, ZS_MAX_PAGES_PER_ZSPAGE + 1):
-        span = pages * PAGE_SIZE
-        used = (span - span % size) * 100 // span
-        if used > best_used:
-            best, best_used = pages, used
+        waste = pages * PAGE_SIZE % class_size
+        if waste < min_waste:
+            best, min_waste = pages, waste
     return best
 
 
-@attrs.define(slots=True, eq=False)
-class ZsSizeClass:
-    """One size class (kernel: ``struct size_class``) and its zspages."""
+def get_size_class_index(size: int) -> int:
+    """The class index for an allocation of ``size`` bytes, header included (clamped to the top class)."""
+    idx = 0
+    if size > ZS_MIN_ALLOC_SIZE:
+        idx = (size - ZS_MIN_ALLOC_SIZE + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA
+    return min(ZS_SIZE_CLASSES - 1, idx)
 
-    index: int
-    size: int
-    pages_per_zspage: int
-    objs_per_zspage: int
-    lock: threading.Lock = attrs.field(factory=threading.Lock)
-    #: zspage id -> its memory, ``None`` once released (the id is then reusable).
-    zspages: list[bytearray | None] = attrs.field(factory=list)
-    #: zspage id -> free slot numbers (a stack); objects in use = objs_per_zspage - len(free[id]).
-    free: list[list[int]] = attrs.field(factory=list)
-    #: zspages with at least one free slot, oldest first (kernel: the fullness lists).
-    partial: dict[int, None] = attrs.field(factory=dict)
-    #: released zspage ids, reused before the lists grow.
-    empty_ids: list[int] = attrs.field(factory=list)
-    nr_objs: int = 0
-    nr_zspages: int = 0
+
+def _geometry() -> tuple[list[tuple[int, int]], tuple[int, ...]]:
+    """The merged classes, biggest first, as ``zs_create_pool`` builds them: (size, pages) each,
+    and for every allocation size (header included) the position of its class."""
+    classes: list[tuple[int, int, int]] = []
+    by_index: list[int] = []
+    # From the top down: a smaller size with the same zspage geometry shares the larger class.
+    for i in range(ZS_SIZE_CLASSES - 1, -1, -1):
+        size = min(ZS_MIN_ALLOC_SIZE + i * ZS_SIZE_CLASS_DELTA, ZS_MAX_ALLOC_SIZE)
+        pages = calculate_zspage_chain_size(size)
+        objs = pages * PAGE_SIZE // size
+        if not classes or classes[-1][1:] != (pages, objs):
+            classes.append((size, pages, objs))
+        by_index.append(len(classes) - 1)
+    by_index.reverse()
+    sizes = range(ZS_MAX_ALLOC_SIZE + ZS_HANDLE_SIZE + 1)
+    return [(size, pages) for size, pages, _ in classes], tuple(by_index[get_size_class_index(n)] for n in sizes)
+
+
+_GEOMETRY, _CLASS_OF = _geometry()
+
+
+class ZsSizeClass:
+    """One size class (kernel: ``struct size_class``), its zspages and its handle table.
+
+    A plain slotted class: every allocation and free reads several fields.
+    """
+
+    __slots__ = (
+        "cur",
+        "data",
+        "free",
+        "free_handles",
+        "fullness",
+        "group_of",
+        "index",
+        "lists",
+        "lock",
+        "nr_objs",
+        "nr_zspages",
+        "objs",
+        "objs_per_zspage",
+        "pages_per_zspage",
+        "released",
+        "size",
+        "top",
+    )
+
+    def __init__(self, index: int, size: int, pages_per_zspage: int) -> None:
+        self.index = index
+        self.size = size
+        self.pages_per_zspage = pages_per_zspage
+        self.objs_per_zspage = objs = pages_per_zspage * PAGE_SIZE // size
+        self.lock = threading.Lock()
+        #: zspage id -> its free slots, a stack (kernel: the ``freeobj`` list); ids are reused.
+        self.free: list[list[int]] = []
+        #: zspage id -> its fullness group; -1 once released.
+        self.fullness: list[int] = []
+        #: kernel: ``fullness_list[]``; group -> zspage ids, the most recently inserted last
+        #: (the kernel's ``list_add`` puts it first).
+        self.lists: tuple[dict[int, None], ...] = tuple({} for _ in range(ZS_INUSE_RATIO_100 + 1))
+        #: Highest group that may hold a partial zspage (lowered lazily).
+        self.top = 0
+        #: The zspage ``find_get_zspage`` would pick, while known (-1: search): the
+        #: zspage allocated from last stays the fullest until it fills, or a free
+        #: makes another zspage at least as full (it then becomes the first of its group).
+        self.cur = -1
+        #: objects in use -> fullness group (kernel: ``get_fullness_group``), precomputed.
+        self.group_of: tuple[int, ...] = tuple(
+            ZS_INUSE_RATIO_0 if n == 0 else ZS_INUSE_RATIO_100 if n == objs else 100 * n // objs // 10 + 1
+            for n in range(objs + 1)
+        )
+        self.released: list[int] = []
+        #: handle index -> ``(zspage << 16 | slot) + 1`` (0: a free handle): the handle slab.
+        self.objs = array("Q")
+        #: handle index -> the object's bytes (None: free).
+        self.data: list[bytearray | None] = []
+        self.free_handles: list[int] = []
+        self.nr_objs = 0
+        self.nr_zspages = 0
 
     @property
     def huge(self) -> bool:
-        """One object per single page: the object is stored as a whole page."""
+        """One object per single page: the handle lives outside the zspage."""
         return self.objs_per_zspage == 1 and self.pages_per_zspage == 1
+
+    def can_compact(self) -> int:
+        """Pages compaction could free (kernel: ``zs_can_compact``)."""
+        wasted = self.nr_zspages * self.objs_per_zspage - self.nr_objs
+        return wasted // self.objs_per_zspage * self.pages_per_zspage if wasted > 0 else 0
+
+    def move(self, zid: int, group: int) -> None:
+        """Put zspage ``zid`` in ``group`` (kernel: ``fix_fullness_group``); call under the lock."""
+        del self.lists[self.fullness[zid]][zid]
+        self.lists[group][zid] = None
+        self.fullness[zid] = group
+        if ZS_INUSE_RATIO_0 < group <= ZS_INUSE_RATIO_99 and group > self.top:
+            self.top = group
 
 
 class ZsPool:
     """A zsmalloc pool (kernel: ``struct zs_pool``); one per zswap pool."""
 
-    __slots__ = ("_by_delta", "_pages_lock", "classes", "name", "total_pages")
+    __slots__ = ("_compact_lock", "_pages_lock", "class_of", "classes", "name", "total_pages")
 
     def __init__(self, name: str = "zswap") -> None:
         self.name = name
-        sizes = range(ZS_MIN_ALLOC_SIZE, PAGE_SIZE + 1, ZS_SIZE_CLASS_DELTA)
-        geometry = [(s, _pages_per_zspage(s)) for s in sizes]
-        classes: list[ZsSizeClass] = []
-        # Merge from the top, as zs_create_pool does: a smaller size with the
-        # same zspage geometry shares the larger class (no benefit in splitting).
-        by_size: dict[int, ZsSizeClass] = {}
-        prev: ZsSizeClass | None = None
-        for size, pages in reversed(geometry):
-            objs = pages * PAGE_SIZE // size
-            if prev is not None and prev.pages_per_zspage == pages and prev.objs_per_zspage == objs:
-                by_size[size] = prev
-                continue
-            prev = ZsSizeClass(index=len(classes), size=size, pages_per_zspage=pages, objs_per_zspage=objs)
-            classes.append(prev)
-            by_size[size] = prev
-        self.classes: tuple[ZsSizeClass, ...] = tuple(classes)
-        # size -> class, indexed by ceil(size / delta); sizes below the minimum use the first.
-        smallest = by_size[ZS_MIN_ALLOC_SIZE]
-        self._by_delta: tuple[ZsSizeClass, ...] = tuple(
-            by_size.get(i * ZS_SIZE_CLASS_DELTA, smallest) for i in range(PAGE_SIZE // ZS_SIZE_CLASS_DELTA + 1)
+        self.classes: tuple[ZsSizeClass, ...] = tuple(
+            ZsSizeClass(i, size, pages) for i, (size, pages) in enumerate(_GEOMETRY)
         )
+        #: allocation size (object + ``ZS_HANDLE_SIZE``) -> its class, for every size a store can ask.
+        self.class_of: tuple[ZsSizeClass, ...] = tuple(self.classes[i] for i in _CLASS_OF)
         self._pages_lock = threading.Lock()
+        self._compact_lock = threading.Lock()
         #: Pages held by all zspages (kernel: ``zs_get_total_pages``).
         self.total_pages = 0
 
-    # -- allocation ----------------------------------------------------------------------
-
     def class_for(self, size: int) -> ZsSizeClass:
-        """The class that holds objects of ``size`` bytes."""
-        return self._by_delta[(size + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
+        """The class an object of ``size`` bytes goes to (its header added)."""
+        return self.class_of[min(size, ZS_MAX_ALLOC_SIZE) + ZS_HANDLE_SIZE]
+
+    # -- allocation (kernel: zs_malloc, zs_obj_write, zs_free) -----------------------------
 
     def malloc(self, size: int) -> int:
-        """Reserve a slot for ``size`` bytes and return its handle (kernel: ``zs_malloc``)."""
-        if not 0 < size <= PAGE_SIZE:
-            raise InvalidArgument(f"zs_malloc: size {size} out of range 1..{PAGE_SIZE}")
-        cls = self._by_delta[(size + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
-        zid, slot = self._alloc_slot(cls)
-        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
+        """Reserve an object of ``size`` bytes (zero-filled); return its handle (kernel: ``zs_malloc``).
 
-    def store(self, data: memoryview | bytes | bytearray) -> int:
-        """``zs_malloc`` + ``zs_obj_write``: copy ``data`` into a new object; return its handle.
-
-        Not ``malloc()`` then a write: that would decode the handle it just
-        encoded, once per stored page.
+        ``InvalidArgument`` for 0 bytes, ``NoSpace`` (ENOSPC) above ``ZS_MAX_ALLOC_SIZE``.
         """
-        n = len(data)
-        if not 0 < n <= PAGE_SIZE:
-            raise InvalidArgument(f"zs_malloc: size {n} out of range 1..{PAGE_SIZE}")
-        cls = self._by_delta[(n + ZS_SIZE_CLASS_DELTA - 1) // ZS_SIZE_CLASS_DELTA]
-        zid, slot = self._alloc_slot(cls)
-        # The slot is ours alone and its zspage stays while it is in use: the
-        # copy needs no lock.
-        start = slot * cls.size
-        cls.zspages[zid][start : start + n] = data  # type: ignore[index]
-        return ((zid * cls.objs_per_zspage + slot) << _CLASS_BITS) | cls.index
+        if type(size) is not int or size <= 0:
+            raise InvalidArgument(f"zs_malloc: size must be a positive int, got {size!r}")
+        if size > ZS_MAX_ALLOC_SIZE:
+            raise NoSpace(f"zs_malloc: {size} bytes exceed ZS_MAX_ALLOC_SIZE ({ZS_MAX_ALLOC_SIZE})")
+        return self.store(bytes(size))
 
-    def _alloc_slot(self, cls: ZsSizeClass) -> tuple[int, int]:
-        """Take a free slot of ``cls``, oldest partial zspage first: (zspage id, slot)."""
+    def store(self, data: bytes | bytearray | memoryview) -> int:
+        """``zs_malloc`` + ``zs_obj_write``: a new object holding ``data``; return its handle.
+
+        The one copy of a stored page: ``data`` (zswap's context buffer, or a
+        page stored as-is) becomes the object's own exact-size ``bytearray``
+        (kernel: the memcpy into the zspage).  The per-page path of every store.
+        """
+        data = bytearray(data)
+        n = len(data)
+        if n > ZS_MAX_ALLOC_SIZE:
+            raise NoSpace(f"zs_malloc: {n} bytes exceed ZS_MAX_ALLOC_SIZE ({ZS_MAX_ALLOC_SIZE})")
+        if n == 0:
+            raise InvalidArgument("zs_malloc: size 0")
+        cls = self.class_of[n + ZS_HANDLE_SIZE]
         with cls.lock:
-            if cls.partial:
-                zid = next(iter(cls.partial))
-            else:
-                zid = self._new_zspage(cls)
+            zid = cls.cur
+            if zid < 0:
+                # find_get_zspage: the first zspage of the fullest non-empty partial group.
+                lists = cls.lists
+                g = cls.top
+                while g and not lists[g]:
+                    g -= 1
+                cls.top = g
+                zid = next(reversed(lists[g])) if g else self._new_zspage(cls)
             free = cls.free[zid]
             slot = free.pop()
-            if not free:
-                del cls.partial[zid]
+            group = cls.group_of[cls.objs_per_zspage - len(free)]
+            fullness = cls.fullness
+            old = fullness[zid]
+            if group != old:  # kernel: fix_fullness_group (ZsSizeClass.move, inline)
+                lists = cls.lists
+                del lists[old][zid]
+                lists[group][zid] = None
+                fullness[zid] = group
+                if group <= ZS_INUSE_RATIO_99:
+                    if group > cls.top:
+                        cls.top = group
+                    cls.cur = zid
+                else:
+                    cls.cur = -1
+            else:
+                cls.cur = zid
             cls.nr_objs += 1
-        return zid, slot
+            handles = cls.free_handles
+            if handles:
+                idx = handles.pop()
+                cls.objs[idx] = (zid << _SLOT_BITS | slot) + 1
+                cls.data[idx] = data
+            else:
+                idx = len(cls.data)
+                cls.objs.append((zid << _SLOT_BITS | slot) + 1)
+                cls.data.append(data)
+        return idx << _CLASS_BITS | cls.index
 
-    def view(self, handle: int, length: int) -> memoryview:
-        """The object's first ``length`` bytes, without a copy (kernel: ``zs_obj_read_begin``)."""
-        cls = self.classes[handle & _CLASS_MASK]
-        zid, slot = divmod(handle >> _CLASS_BITS, cls.objs_per_zspage)
-        page = cls.zspages[zid]
-        if page is None:
-            raise InvalidArgument(f"zsmalloc: stale handle {handle:#x}")
-        start = slot * cls.size
-        return memoryview(page)[start : start + length]
+    def write(self, handle: int, data: bytes | bytearray | memoryview) -> None:
+        """Replace the bytes of the object of ``handle`` (kernel: ``zs_obj_write``; tests corrupt with it)."""
+        cls, idx = self._class(handle)
+        data = bytearray(data)
+        with cls.lock:
+            if not cls.objs[idx]:
+                raise InvalidArgument(f"zs_obj_write: handle {handle:#x} is not allocated")
+            if len(data) + (0 if cls.huge else ZS_HANDLE_SIZE) > cls.size:
+                raise InvalidArgument(f"zs_obj_write: {len(data)} bytes into a {cls.size}-byte object")
+            cls.data[idx] = data
 
     def free(self, handle: int) -> None:
         """Release an object; an emptied zspage gives its pages back (kernel: ``zs_free``)."""
-        cls = self.classes[handle & _CLASS_MASK]
-        zid, slot = divmod(handle >> _CLASS_BITS, cls.objs_per_zspage)
+        try:
+            cls = self.classes[handle & _CLASS_MASK]
+            idx = handle >> _CLASS_BITS
+        except (TypeError, IndexError):
+            raise InvalidArgument(f"zs_free: bad handle {handle!r}") from None
         with cls.lock:
+            objs = cls.objs
+            try:
+                loc = objs[idx] - 1 if idx >= 0 else -1
+            except IndexError:
+                loc = -1
+            if loc < 0:
+                raise InvalidArgument(f"zs_free: handle {handle:#x} is not allocated")
+            objs[idx] = 0
+            cls.data[idx] = None
+            cls.free_handles.append(idx)
+            zid = loc >> _SLOT_BITS
             free = cls.free[zid]
-            free.append(slot)
+            free.append(loc & _SLOT_MASK)
             cls.nr_objs -= 1
-            nr_free = len(free)
-            if nr_free == cls.objs_per_zspage:
+            group = cls.group_of[cls.objs_per_zspage - len(free)]
+            fullness = cls.fullness
+            old = fullness[zid]
+            if group == old:
+                return
+            if group == ZS_INUSE_RATIO_0:
                 self._release_zspage(cls, zid)
-            elif nr_free == 1:
-                cls.partial[zid] = None
+                return
+            lists = cls.lists  # kernel: fix_fullness_group (ZsSizeClass.move, inline)
+            del lists[old][zid]
+            lists[group][zid] = None
+            fullness[zid] = group
+            if group > cls.top:
+                cls.top = group
+            cur = cls.cur
+            if cur == zid:
+                cls.cur = -1  # emptier now: another may be fuller
+            elif cur >= 0 and group >= fullness[cur]:
+                cls.cur = zid  # as full as the pick, and first of its group
+
+    # -- reading (kernel: zs_obj_read_begin) -------------------------------------------
+
+    def read(self, handle: int) -> bytearray:
+        """The object's bytes, without a copy (the pool's own memory); ``InvalidArgument`` if it is not allocated.
+
+        No lock: a caller racing with ``free`` checks that it still owns the
+        handle after reading (zswap compares its entry by identity).
+        """
+        try:
+            obj = self.classes[handle & _CLASS_MASK].data[handle >> _CLASS_BITS]
+        except (IndexError, TypeError):
+            obj = None
+        if obj is None:
+            raise InvalidArgument(f"zsmalloc: stale handle {handle!r}")
+        return obj
+
+    def view(self, handle: int, length: int) -> memoryview:
+        """The object's first ``length`` bytes, as a view of the pool's own (writable) memory."""
+        return memoryview(self.read(handle))[:length]
+
+    def _class(self, handle: int) -> tuple[ZsSizeClass, int]:
+        if type(handle) is not int or handle < 0 or handle & _CLASS_MASK >= len(self.classes):
+            raise InvalidArgument(f"zsmalloc: bad handle {handle!r}")
+        cls = self.classes[handle & _CLASS_MASK]
+        idx = handle >> _CLASS_BITS
+        if idx >= len(cls.data):
+            raise InvalidArgument(f"zsmalloc: bad handle {handle:#x}")
+        return cls, idx
+
+    # -- zspages -----------------------------------------------------------------------
 
     def _new_zspage(self, cls: ZsSizeClass) -> int:
-        mem = bytearray(cls.pages_per_zspage * PAGE_SIZE)
-        slots = list(range(cls.objs_per_zspage - 1, -1, -1))
-        if cls.empty_ids:
-            zid = cls.empty_ids.pop()
-            cls.zspages[zid] = mem
+        slots = list(range(cls.objs_per_zspage - 1, -1, -1))  # slot 0 first, as init_zspage links them
+        if cls.released:
+            zid = cls.released.pop()
             cls.free[zid] = slots
+            cls.fullness[zid] = ZS_INUSE_RATIO_0
         else:
-            zid = len(cls.zspages)
-            cls.zspages.append(mem)
+            zid = len(cls.free)
             cls.free.append(slots)
-        cls.partial[zid] = None
+            cls.fullness.append(ZS_INUSE_RATIO_0)
+        cls.lists[ZS_INUSE_RATIO_0][zid] = None
         cls.nr_zspages += 1
         with self._pages_lock:
             self.total_pages += cls.pages_per_zspage
         return zid
 
     def _release_zspage(self, cls: ZsSizeClass, zid: int) -> None:
-        cls.zspages[zid] = None
+        if cls.cur == zid:
+            cls.cur = -1
+        del cls.lists[cls.fullness[zid]][zid]
         cls.free[zid] = []
-        cls.partial.pop(zid, None)
-        cls.empty_ids.append(zid)
+        cls.fullness[zid] = -1
+        cls.released.append(zid)
         cls.nr_zspages -= 1
         with self._pages_lock:
             self.total_pages -= cls.pages_per_zspage
+
+    # -- compaction (kernel: zs_compact, zs_shrinker_count/scan) ------------------------
+
+    def shrinker_count(self) -> int:
+        """Pages a compaction could free (kernel: ``zs_shrinker_count``)."""
+        return sum(c.can_compact() for c in self.classes)
+
+    def shrinker_scan(self) -> int:
+        """Compact; pages freed, or ``SHRINK_STOP`` if none (kernel: ``zs_shrinker_scan``)."""
+        return self.compact() or SHRINK_STOP
+
+    def compact(self) -> int:
+        """Move objects out of the emptiest zspages into the fullest; return pages freed."""
+        freed = 0
+        with self._compact_lock:
+            for cls in reversed(self.classes):  # biggest first, as zs_compact
+                if cls.can_compact():
+                    with cls.lock:
+                        freed += self._compact_class(cls)
+        return freed
+
+    def _compact_class(self, cls: ZsSizeClass) -> int:
+        """kernel: ``__zs_compact``; call under ``cls.lock``."""
+        cls.cur = -1
+        owner = {loc: idx for idx, loc in enumerate(cls.objs) if loc}
+        objs = cls.objs_per_zspage
+        freed = 0
+        dst = -1
+        while cls.can_compact():
+            if dst < 0:
+                dst = self._isolate(cls, range(ZS_INUSE_RATIO_99, ZS_INUSE_RATIO_0, -1))
+                if dst < 0:
+                    break
+            src = self._isolate(cls, range(ZS_INUSE_RATIO_0 + 1, ZS_INUSE_RATIO_99 + 1))
+            if src < 0:
+                break
+            src_free, dst_free = cls.free[src], cls.free[dst]
+            for slot in sorted(set(range(objs)) - set(src_free)):  # kernel: find_alloced_obj, in order
+                if not dst_free:
+                    break
+                new = dst_free.pop()
+                idx = owner.pop((src << _SLOT_BITS | slot) + 1)
+                owner[(dst << _SLOT_BITS | new) + 1] = idx
+                cls.objs[idx] = (dst << _SLOT_BITS | new) + 1
+                src_free.append(slot)
+            if len(src_free) == objs:
+                self._release_zspage(cls, src)
+                freed += cls.pages_per_zspage
+            else:
+                cls.move(src, cls.group_of[objs - len(src_free)])
+            if not dst_free:
+                cls.move(dst, ZS_INUSE_RATIO_100)
+                dst = -1
+        if dst >= 0:
+            cls.move(dst, cls.group_of[objs - len(cls.free[dst])])
+        return freed
+
+    @staticmethod
+    def _isolate(cls: ZsSizeClass, groups: range) -> int:
+        """Take the first zspage of the first non-empty group off its list; -1 if none."""
+        for g in groups:
+            if cls.lists[g]:
+                zid = next(reversed(cls.lists[g]))
+                cls.move(zid, ZS_INUSE_RATIO_0)  # isolated: parked in group 0, never allocated from
+                return zid
+        return -1
+
+    def destroy(self) -> None:
+        """Free every zspage, objects and all (kernel: ``zs_destroy_pool``); handles go stale."""
+        for cls in self.classes:
+            with cls.lock:
+                for zid, group in enumerate(cls.fullness):
+                    if group >= 0:
+                        self._release_zspage(cls, zid)
+                cls.objs = array("Q")
+                cls.data = []
+                cls.free_handles.clear()
+                cls.nr_objs = 0
 
     # -- accounting --------------------------------------------------------------------
 
@@ -216,6 +486,14 @@ class ZsPool:
     def total_size(self) -> int:
         """Bytes of memory the pool holds: its pages, fragmentation included."""
         return self.total_pages * PAGE_SIZE
+
+    def handles(self) -> Iterator[int]:
+        """Every allocated handle (a snapshot per class; tests and tools)."""
+        for c in self.classes:
+            with c.lock:
+                live = [i for i, loc in enumerate(c.objs) if loc]
+            for i in live:
+                yield i << _CLASS_BITS | c.index
 
     def class_stats(self) -> list[dict[str, int]]:
         """Per-class occupancy (kernel: ``/sys/kernel/debug/zsmalloc/<pool>/classes``)."""
@@ -230,6 +508,7 @@ class ZsPool:
                         "zspages": c.nr_zspages,
                         "inuse": c.nr_objs,
                         "pages_used": c.nr_zspages * c.pages_per_zspage,
+                        "freeable": c.can_compact(),
                     }
                 )
         return out
@@ -239,13 +518,25 @@ class ZsPool:
         pages = 0
         for c in self.classes:
             with c.lock:
-                live = [z for z, m in enumerate(c.zspages) if m is not None]
+                live = [z for z, g in enumerate(c.fullness) if g >= 0]
                 assert len(live) == c.nr_zspages, (c.size, len(live), c.nr_zspages)
-                inuse = {z: c.objs_per_zspage - len(c.free[z]) for z in live}
-                assert sum(inuse.values()) == c.nr_objs
+                used = [loc - 1 for loc in c.objs if loc]
+                assert len(used) == len(set(used)) == c.nr_objs, (c.size, "handles")
+                assert all((loc == 0) == (d is None) for loc, d in zip(c.objs, c.data)), (c.size, "data")
+                assert len(c.free_handles) == len(c.objs) - c.nr_objs == len(c.data) - c.nr_objs
+                slots = set(range(c.objs_per_zspage))
                 for z in live:
-                    assert len(set(c.free[z])) == len(c.free[z]), (c.size, z)  # no slot freed twice
-                    assert (z in c.partial) == bool(c.free[z])
-                    assert inuse[z] > 0
+                    free = c.free[z]
+                    assert len(set(free)) == len(free) and set(free) <= slots, (c.size, z)  # no slot freed twice
+                    inuse = {z << _SLOT_BITS | s for s in slots - set(free)}
+                    assert inuse == {u for u in used if u >> _SLOT_BITS == z}, (c.size, z)
+                    assert inuse, (c.size, z, "empty zspage kept")
+                    group = c.group_of[len(inuse)]
+                    assert c.fullness[z] == group and z in c.lists[group], (c.size, z, group)
+                assert all(c.fullness[u >> _SLOT_BITS] >= 0 for u in used)
+                assert sum(len(lst) for lst in c.lists) == len(live)
+                if c.cur >= 0:  # the cached pick is what find_get_zspage would take
+                    g = max((g for g in range(ZS_INUSE_RATIO_99, 0, -1) if c.lists[g]), default=0)
+                    assert g and c.cur == next(reversed(c.lists[g])), (c.size, c.cur, g)
                 pages += c.nr_zspages * c.pages_per_zspage
         assert pages == self.total_pages, (pages, self.total_pages)

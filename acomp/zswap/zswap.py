@@ -1,37 +1,42 @@
 """The zswap frontend (kernel: ``mm/zswap.c``): a compressed cache for swap pages.
 
 ``store`` (``zswap_store``) compresses every page of a folio through the
-current pool's per-thread context and publishes the entries in the tree;
-``load`` (``zswap_load``) decompresses one page and frees its entry; the
-shrinker writes the oldest entries back to the swap device.  The pieces live
-next door: the pools list and failover in :mod:`~acomp.zswap.pools`, the
-compression under a context in :mod:`~acomp.zswap.compress`, the tree and LRU
-in :mod:`~acomp.zswap.lru`, writeback in :mod:`~acomp.zswap.shrinker`.
+current pool's context for the caller's CPU and publishes the entries in the
+tree, or refuses the whole folio; ``load`` (``zswap_load``) decompresses one
+page and frees its entry (exclusive loads); writeback lives in
+:mod:`~acomp.zswap.shrinker`, the pools in :mod:`~acomp.zswap.pool`, the work
+under a context in :mod:`~acomp.zswap.compress`, the tree and LRU in
+:mod:`~acomp.zswap.tree`.
 
 Locks, outermost first: a swap slot lock (:class:`SwapDevice` holds it around
-a folio: the kernel's folio lock) -> the pools lock -> a pool's lock -> a
-context lock (the per-CPU mutex, held while compressing and allocating, never
-while touching the tree) -> a shard lock (the tree, held only to publish or
-unpublish entries) -> a zsmalloc class lock.  Nothing takes them in another
-order, and writeback only *tries* the slot lock.
+a folio: the kernel's folio lock) -> the pools lock -> a context mutex (held
+while compressing and allocating, per page or per batch) -> a zsmalloc class
+lock; the tree lock is taken alone.  Writeback only *tries* the slot lock.
+
+``Zswap`` is also safe to use without a swap device in front: same-offset
+races between ``load``, ``store`` and ``invalidate`` never hand back another
+slot's page (a load re-checks, by identity, that the entry it read is still
+the tree's before it frees anything; otherwise it looks again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import acomp
-from acomp import PAGE_SIZE, InvalidArgument
-from acomp.zswap.compress import zswap_compress_pages, zswap_decompress
-from acomp.zswap.lru import HANDLE_SHIFT, POOL_ID_MASK, POOL_SHIFT, ZswapTree
-from acomp.zswap.pool import Compressor, TransformFactory, ZswapPool
-from acomp.zswap.pools import ZswapPools
+from acomp import PAGE_SIZE, AcompError, InvalidArgument
+from acomp.zswap.compress import zswap_compress_folio, zswap_decompress
+from acomp.zswap.cpu import Cpus
+from acomp.zswap.pool import Compressor, TransformFactory, ZswapPool, ZswapPools
 from acomp.zswap.shrinker import Shrinker, WritebackTarget
 from acomp.zswap.stats import ZswapEvents, collect_stats, verify
+from acomp.zswap.tree import ZswapTree
 
 if TYPE_CHECKING:
     from acomp.driver import BufferLike
+    from acomp.zswap.entry import ZswapEntry
 
 __all__ = ["WritebackTarget", "Zswap"]
 
@@ -40,24 +45,53 @@ def _default_factory(compressor: Compressor) -> acomp.Transform:
     return acomp.alloc(compressor)
 
 
-def _byte_view(buf: BufferLike) -> memoryview:
-    mv = memoryview(buf)
+def byte_view(buf: object, name: str) -> memoryview:
+    """A C-contiguous byte view of ``buf``; ``InvalidArgument`` naming ``name`` otherwise."""
+    try:
+        mv = memoryview(buf)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgument(f"{name} must be a bytes-like object, got {type(buf).__name__}") from None
+    if not mv.c_contiguous:
+        raise InvalidArgument(f"{name} must be a C-contiguous buffer (got a strided view)")
     if mv.ndim != 1 or mv.itemsize != 1:
         mv = mv.cast("B")
     return mv
+
+
+def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
+    if type(value) is not int or value < lo or (hi is not None and value > hi):
+        bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise InvalidArgument(f"{name} must be an int {bound}, got {value!r}")
+    return value
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise InvalidArgument(f"{name} must be a bool, got {value!r}")
+    return value
+
+
+def _release(stop_worker: Callable[[], None], pools: ZswapPools) -> None:
+    """What a dropped zswap leaves to the collector: its worker thread and its transforms."""
+    stop_worker()
+    pools.close()
 
 
 class Zswap:
     """A zswap instance: pools, tree, LRU, shrinker and counters.
 
     ``total_ram`` is the simulated RAM in bytes the percentages refer to.
-    ``writeback_enabled=False`` is the memcg ``zswap.writeback`` switch: the
-    shrinker is off and incompressible pages are rejected (counted as
-    ``reject_compress_poor`` / ``reject_compress_fail``) instead of stored as-is.
-    ``shrink_async`` runs the shrinker on a worker thread (kernel: ``shrink_wq``);
-    when False the store that queues it runs it before returning.
-    ``batching=False`` gives every context one request even when the driver
-    batches: zswap as it was before the seed (for comparisons).
+    ``writeback_enabled=False`` is the memcg ``memory.zswap.writeback`` switch.
+    ``shrinker_enabled`` (kernel default off) gates only the memory-pressure
+    shrinker (:meth:`shrinker_count`, :meth:`shrinker_scan`); the limit-driven
+    worker writes back regardless.  ``shrink_async`` runs that worker on a
+    thread (kernel: ``shrink_wq``); when False the store that queues it runs
+    it before returning.  ``store_incompressible=True`` stores a page that
+    does not compress as-is (mainline >= 6.18); by default such a page
+    rejects its folio (the seed's v5).  ``nr_cpus`` is the modelled machine's
+    CPU count (default: the CPUs this process may run on); every pool has a
+    context per CPU.  ``batching=False`` gives every context one request even
+    when the driver batches: zswap as it was before the seed (acomp only).
     """
 
     def __init__(
@@ -67,39 +101,79 @@ class Zswap:
         enabled: bool = True,
         max_pool_percent: int = 20,
         accept_threshold_percent: int = 90,
-        shrinker_enabled: bool = True,
+        shrinker_enabled: bool = False,
         total_ram: int = 1 << 30,
         swap: WritebackTarget | None = None,
         writeback_enabled: bool = True,
         shrink_async: bool = True,
         transform_factory: TransformFactory | None = None,
         batching: bool = True,
+        store_incompressible: bool = False,
+        nr_cpus: int | None = None,
     ) -> None:
-        if total_ram < PAGE_SIZE:
-            raise InvalidArgument(f"total_ram must be at least one page, got {total_ram}")
-        self.enabled = enabled
-        self.max_pool_percent = max_pool_percent
-        self.accept_threshold_percent = accept_threshold_percent
-        self.shrinker_enabled = shrinker_enabled
-        self.total_ram = total_ram
+        self._total_ram = _check_int("total_ram", total_ram, PAGE_SIZE)
+        self._max_pool_percent = _check_int("max_pool_percent", max_pool_percent, 0, 100)
+        self._accept_threshold_percent = _check_int("accept_threshold_percent", accept_threshold_percent, 0, 100)
+        self._limits()
+        self.enabled = _check_bool("enabled", enabled)
+        self.shrinker_enabled = _check_bool("shrinker_enabled", shrinker_enabled)
+        self.writeback_enabled = _check_bool("writeback_enabled", writeback_enabled)
+        self.shrink_async = _check_bool("shrink_async", shrink_async)
+        self._as_is = _check_bool("store_incompressible", store_incompressible)
+        self.batching = _check_bool("batching", batching)
         self.swap = swap
-        self.writeback_enabled = writeback_enabled
-        self.shrink_async = shrink_async
-        self.batching = batching
+        #: The modelled machine's CPUs (:meth:`Cpus.bind` pins a thread).
+        self.cpus = Cpus(nr_cpus)
         self.events = ZswapEvents()
-        self.tree = ZswapTree()
-        #: The tree's shards (tools and tests reach entries through them).
-        self._shards = self.tree.shards
-        self._pool_list = ZswapPools(transform_factory or _default_factory, batching, self.events)
-        #: pool id -> pool: how an entry finds its pool (shared with the pools list).
-        self._pool_by_id = self._pool_list.by_id
+        #: The tree and LRU; a page stored as-is has length ``PAGE_SIZE`` only under 6.18's policy.
+        self.tree = ZswapTree(PAGE_SIZE if self._as_is else 0)
+        self._pool_list = ZswapPools(transform_factory or _default_factory, self.cpus, batching, self.events)
         #: kernel: ``zswap_pool_reached_full``, the hysteresis of :meth:`_check_limits`.
         self._reached_full = False
+        self._closed = False
         self.shrinker = Shrinker(self)
-        first = self._pool_list.create(compressor)
-        self._pool_list.list.append(first)
+        self._pool_list.list.append(self._pool_list.create(compressor))
+        self._finalizer = weakref.finalize(self, _release, self.shrinker.stopper(), self._pool_list)
 
-    # -- pools (kernel: zswap_pool_current, __zswap_param_set) ------------------------------
+    # -- parameters -------------------------------------------------------------------
+
+    @property
+    def max_pool_percent(self) -> int:
+        return self._max_pool_percent
+
+    @max_pool_percent.setter
+    def max_pool_percent(self, value: int) -> None:
+        self._max_pool_percent = _check_int("max_pool_percent", value, 0, 100)
+        self._limits()
+
+    @property
+    def accept_threshold_percent(self) -> int:
+        return self._accept_threshold_percent
+
+    @accept_threshold_percent.setter
+    def accept_threshold_percent(self, value: int) -> None:
+        self._accept_threshold_percent = _check_int("accept_threshold_percent", value, 0, 100)
+        self._limits()
+
+    @property
+    def total_ram(self) -> int:
+        return self._total_ram
+
+    @total_ram.setter
+    def total_ram(self, value: int) -> None:
+        self._total_ram = _check_int("total_ram", value, PAGE_SIZE)
+        self._limits()
+
+    @property
+    def store_incompressible(self) -> bool:
+        """Pages that do not compress are stored as-is (mainline >= 6.18), fixed at creation."""
+        return self._as_is
+
+    def _limits(self) -> None:
+        self._max_pages = self._total_ram // PAGE_SIZE * self._max_pool_percent // 100
+        self._accept_pages = self._max_pages * self._accept_threshold_percent // 100
+
+    # -- pools (kernel: zswap_pool_current, zswap_compressor_param_set) -------------------
 
     @property
     def compressor(self) -> Compressor:
@@ -125,22 +199,29 @@ class Zswap:
         return self._pool_list.total_pages()
 
     def max_pages(self) -> int:
-        return self.total_ram * self.max_pool_percent // 100 // PAGE_SIZE
+        """kernel: ``zswap_max_pages``."""
+        return self._max_pages
 
     def accept_thr_pages(self) -> int:
-        return self.max_pages() * self.accept_threshold_percent // 100
+        """kernel: ``zswap_accept_thr_pages``."""
+        return self._accept_pages
+
+    @property
+    def pool_reached_full(self) -> bool:
+        """kernel: ``zswap_pool_reached_full``."""
+        return self._reached_full
 
     def _check_limits(self) -> bool:
         """True when stores are refused: the limit was hit and usage is still above the threshold."""
-        cur = self.total_pages()
-        if cur >= self.max_pages():
+        cur = self._pool_list.total_pages()
+        if cur >= self._max_pages:
             self.events.add("pool_limit_hit")
             self._reached_full = True
-        elif self._reached_full and cur <= self.accept_thr_pages():
+        elif self._reached_full and cur <= self._accept_pages:
             self._reached_full = False
         return self._reached_full
 
-    # -- store (kernel: zswap_store, zswap_store_folio) --------------------------------------
+    # -- store (kernel: zswap_store) --------------------------------------------------------
 
     def store(self, offset: int, folio: BufferLike) -> bool:
         """Store every page of ``folio`` at ``offset..offset+n-1``, or none (False).
@@ -148,71 +229,51 @@ class Zswap:
         On any failure the folio's old entries are erased too: the swap layer
         writes the whole folio elsewhere, so they would be stale.
         """
-        mv = _byte_view(folio)
+        mv = byte_view(folio, "folio")
         nr, rem = divmod(mv.nbytes, PAGE_SIZE)
-        if rem or nr == 0 or offset < 0:
-            raise InvalidArgument(f"zswap_store: folio of {mv.nbytes} bytes at {offset}")
-        if not self.enabled or self._check_limits():
+        if rem or nr == 0 or type(offset) is not int or offset < 0:
+            raise InvalidArgument(f"zswap_store: folio of {mv.nbytes} bytes at offset {offset!r}")
+        if self._closed:
+            raise InvalidArgument("zswap_store: this zswap is closed")
+        if not self.enabled:
+            self.erase(offset, nr)
+            self.events.add("rejected_folios")
+            return False
+        entries = None
+        if not self._check_limits():
+            pools = self._pool_list
+            pool = pools.current_get()
+            try:
+                entries = zswap_compress_folio(pool, mv, nr, self._as_is, self.writeback_enabled, self.events)
+            finally:
+                pools.put(pool)
+        if entries is None:
             self.erase(offset, nr)
             self.events.add("rejected_folios")
             if self._reached_full:
                 self.shrinker.queue()
             return False
-        entries = self._compress_folio(mv, nr)
-        if entries is None:
-            self.erase(offset, nr)
-            self.events.add("rejected_folios")
-            return False
         stale = self.tree.publish(offset, entries)
         if stale:
-            self._free_entries(stale)
+            self.free_entries(stale)
         return True
 
-    def _compress_folio(self, mv: memoryview, nr: int) -> list[int] | None:
-        """Compress and allocate every page under this thread's context; None if any page fails."""
-        pools = self._pool_list
-        pool = pools.current
-        if not pool.usable():
-            pools.failover(pool)
-            pool = pools.current
-        out: list[int] = []
-        try:
-            while True:
-                ctx = pool.get_ctx()
-                if ctx is not None:
-                    with ctx.lock:
-                        if not pool.dead:
-                            if zswap_compress_pages(pool, ctx, mv, nr, out, self.writeback_enabled, self.events):
-                                return out
-                            break
-                pool = pools.current  # torn down under us: retry on the current pool
-        except BaseException:
-            # A driver raised past the core (KeyboardInterrupt, SystemExit...): free the
-            # folio's objects so far, then let it propagate.
-            self._free_entries(out)
-            raise
-        # All or nothing: release what this folio got.
-        self._free_entries(out)
-        return None
-
-    def _free_entries(self, entries: Iterable[int]) -> None:
+    def free_entries(self, entries: Iterable[ZswapEntry]) -> None:
         """Free the objects of entries already out of the tree; an emptied old pool goes."""
-        by_id = self._pool_by_id
         touched: set[ZswapPool] = set()
         for e in entries:
-            pool = by_id[(e >> POOL_SHIFT) & POOL_ID_MASK]
-            pool.zs.free(e >> HANDLE_SHIFT)
-            touched.add(pool)
+            e.pool.zs.free(e.handle)
+            touched.add(e.pool)
         for pool in touched:
             self._pool_list.maybe_destroy(pool)
 
     def erase(self, offset: int, nr: int = 1) -> int:
         """Drop the entries of ``offset..offset+nr-1``; return how many there were."""
-        if offset < 0 or nr < 0:
-            raise InvalidArgument(f"zswap: erase of {nr} slots at {offset}")
+        if type(offset) is not int or type(nr) is not int or offset < 0 or nr < 0:
+            raise InvalidArgument(f"zswap: erase of {nr!r} slots at {offset!r}")
         stale = self.tree.erase(offset, nr)
         if stale:
-            self._free_entries(stale)
+            self.free_entries(stale)
         return len(stale)
 
     def invalidate(self, offset: int) -> bool:
@@ -224,49 +285,105 @@ class Zswap:
     def load(self, offset: int, out: BufferLike) -> bool:
         """Decompress the page at ``offset`` into ``out`` and free the entry; False if absent.
 
-        ``out`` must be a writable buffer of at least a page (else
-        ``InvalidArgument``, nothing counted).  A failed decompression counts
-        ``decompress_fail`` and raises the :class:`AcompError`; the entry stays.
+        ``out`` must be a writable, C-contiguous buffer of at least a page
+        (else ``InvalidArgument`` naming it, nothing counted).  A failed
+        decompression counts ``decompress_fail`` and raises the
+        :class:`AcompError`; the entry stays.  When False is returned the
+        contents of ``out`` are unspecified (a racing store or invalidate may
+        have been read and discarded).
         """
-        if offset < 0:
-            raise InvalidArgument(f"zswap_load: offset {offset}")
-        dst = _byte_view(out)
-        if dst.readonly or dst.nbytes < PAGE_SIZE:
-            raise InvalidArgument(f"zswap_load: out must be a writable page, got {dst.nbytes} bytes")
-        shard = self.tree.shard(offset)
-        entry = shard.entries.get(offset)
-        if entry is None:
-            return False
-        pool = self._pool_by_id[(entry >> POOL_SHIFT) & POOL_ID_MASK]
-        zswap_decompress(pool, entry, dst[:PAGE_SIZE], self.events)
-        with shard.lock:
-            if not ZswapTree.take(shard, offset, entry):
-                return True  # invalidated meanwhile: not ours to free
-            shard.zswpin += 1
-        pool.zs.free(entry >> HANDLE_SHIFT)
-        self._pool_list.maybe_destroy(pool)
+        if type(offset) is not int or offset < 0:
+            raise InvalidArgument(f"zswap_load: offset must be a non-negative int, got {offset!r}")
+        if type(out) is bytearray and len(out) == PAGE_SIZE:
+            dst: BufferLike = out
+        else:
+            dst = byte_view(out, "out")
+            if dst.readonly or dst.nbytes < PAGE_SIZE:
+                raise InvalidArgument(f"zswap_load: out must be a writable page, got {dst.nbytes} bytes")
+            dst = dst[:PAGE_SIZE]
+        tree = self.tree
+        entries = tree.entries
+        raw = tree.raw_length
+        while True:
+            entry = entries.get(offset)
+            if entry is None:
+                return False
+            pool = entry.pool
+            try:
+                zswap_decompress(pool, entry, dst, raw, self.events)
+            except AcompError:
+                if entries.get(offset) is not entry:
+                    continue  # read while it was being freed: look again
+                self.events.add("decompress_fail")
+                raise
+            with tree.lock:  # tree.take, inline: the per-page path
+                if entries.get(offset) is entry:
+                    del entries[offset]
+                    if entry.length == raw:
+                        tree.stored_incompressible -= 1
+                    tree.zswpin += 1
+                    break
+        pool.zs.free(entry.handle)
+        if pool is not self._pool_list.list[0]:
+            self._pool_list.maybe_destroy(pool)
         return True
 
-    def _decompress(self, entry: int, out: BufferLike) -> ZswapPool:
-        """Decompress ``entry`` into ``out`` through its own pool; return that pool (writeback)."""
-        pool = self._pool_by_id[(entry >> POOL_SHIFT) & POOL_ID_MASK]
-        zswap_decompress(pool, entry, out, self.events)
-        return pool
+    def entry(self, offset: int) -> ZswapEntry | None:
+        """The entry at ``offset``, if any (a snapshot; tests and tools)."""
+        return self.tree.entries.get(offset)
 
-    # -- shrinker ---------------------------------------------------------------------------
+    # -- writeback (see acomp.zswap.shrinker) -------------------------------------------
+
+    def shrinker_count(self) -> int:
+        """Entries worth writing back under memory pressure (kernel: ``zswap_shrinker_count``).
+
+        0 while ``shrinker_enabled`` or writeback is off.
+        """
+        return self.shrinker.count()
+
+    def shrinker_scan(self, nr_to_scan: int) -> int:
+        """Write back from the LRU head (kernel: ``zswap_shrinker_scan``); pages, or ``SHRINK_STOP``."""
+        return self.shrinker.scan(_check_int("nr_to_scan", nr_to_scan, 0))
 
     def shrink(self, nr_pages: int) -> int:
-        """Write back up to ``nr_pages`` of the oldest entries (second chance); return how many went."""
-        return self.shrinker.shrink(nr_pages)
+        """Write back up to ``nr_pages`` of the oldest entries (second chance); return how many went.
+
+        acomp only: an explicit call, whatever ``shrinker_enabled`` says.
+        """
+        return self.shrinker.shrink(_check_int("nr_pages", nr_pages, 0))
+
+    def compact(self) -> int:
+        """Compact every pool's zsmalloc; pages freed (kernel: zsmalloc's shrinker, ``zs_compact``)."""
+        return sum(p.zs.compact() for p in self._pool_list)
+
+    def folio_swapin(self) -> None:
+        """A page came back from the swap device, not zswap (kernel: ``zswap_folio_swapin``).
+
+        Protects that many LRU entries from the next :meth:`shrinker_count`.
+        """
+        with self.tree.lock:
+            self.shrinker.nr_disk_swapins += 1
+
+    @property
+    def nr_disk_swapins(self) -> int:
+        """kernel: the lruvec's ``nr_disk_swapins``, not yet consumed by the shrinker."""
+        return self.shrinker.nr_disk_swapins
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until no background shrink is queued or running; False on timeout."""
         return self.shrinker.drain(timeout)
 
     def close(self) -> None:
-        """Stop the shrinker thread and release every pool's transforms."""
+        """Stop the shrinker thread, drop every entry, release the transforms and the pools' memory.
+
+        Afterwards ``load`` finds nothing and ``store`` raises ``InvalidArgument``.
+        """
+        self._closed = True
         self.shrinker.close()
-        self._pool_list.close()
+        with self.tree.lock:
+            self.tree.entries.clear()
+            self.tree.stored_incompressible = 0
+        self._finalizer()
 
     def __enter__(self) -> Zswap:
         return self
@@ -281,17 +398,15 @@ class Zswap:
 
     def offsets(self) -> set[int]:
         """The swap offsets that have an entry (a snapshot; tests and tools)."""
-        out: set[int] = set()
-        for s in self._shards:
-            with s.lock:
-                out.update(s.entries)
-        return out
+        with self.tree.lock:
+            return set(self.tree.entries)
 
     def pool_total_size(self) -> int:
+        """kernel: ``pool_total_size``: the allocators' pages, in bytes (no metadata: see stats)."""
         return self.total_pages() * PAGE_SIZE
 
     def stats(self) -> dict[str, object]:
-        """Every debugfs and vmstat counter, per-folio-size stores and the pools."""
+        """Every debugfs and vmstat counter, per-folio-size stores, a metadata estimate, the pools."""
         return collect_stats(self)
 
     def verify(self) -> None:

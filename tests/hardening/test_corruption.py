@@ -17,15 +17,15 @@ from hardening_helpers import text_page
 import acomp
 from acomp import PAGE_SIZE
 from acomp.zswap import SwapDevice, Zswap
-from acomp.zswap.lru import entry_handle, entry_length, entry_pool
 
 COMPRESSORS = ["deflate-generic", "zstd-generic", "lz4-generic", "lz4hc-generic", "deflate-iaa"]
 
 
 def stored_object(z: Zswap, offset: int) -> memoryview:
     """The zsmalloc bytes of ``offset``'s entry (writable: the pool's own memory)."""
-    entry = z._shards[(offset >> 4) % len(z._shards)].entries[offset]
-    return z._pool_by_id[entry_pool(entry)].zs.view(entry_handle(entry), entry_length(entry))
+    entry = z.entry(offset)
+    assert entry is not None
+    return entry.pool.zs.view(entry.handle, entry.length)
 
 
 @pytest.mark.parametrize("compressor", COMPRESSORS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from zswap_helpers import PLUGIN, Faults, TestPlugin, ZtestBatch, ZtestSingle
+from zswap_helpers import PLUGIN, ExactPage, Faults, TestPlugin, ZtestBatch, ZtestSingle
 
+import acomp
 from acomp.registry import get_registry
 
 
@@ -20,5 +21,6 @@ def zswap_drivers() -> Iterator[None]:
     ZtestBatch.single_calls.clear()
     ZtestSingle.calls.clear()
     Faults.reset()
+    ExactPage.size = acomp.PAGE_SIZE
     yield
     Faults.reset()

@@ -1,4 +1,4 @@
-"""Issue 9: zswap selects its backend by capability, and fails over when a device dies."""
+"""zswap selects its backend by capability, and fails over when a device dies (acomp only)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 import types
 import zlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from zswap_helpers import text_pages
 
 import acomp
 from acomp.registry import get_registry
-from acomp.zswap import Zswap
+from acomp.zswap import SwapDevice, Zswap
 
 PAGE = acomp.PAGE_SIZE
 
@@ -95,10 +96,17 @@ def test_device_dies_half_way_no_page_lost_and_failover_counted(flaky: type[Flak
 
 
 def test_named_compressor_does_not_fail_over(flaky: type[FlakyDevice]) -> None:
-    """A name asks for that driver (the kernel's way): pages still are not lost, they are stored as-is."""
+    """A name asks for that driver (the kernel's way): v5 rejects the folio (ETIMEDOUT: compress_fail,
+    the swap device takes it); with store_incompressible it is stored as-is."""
+    page = text_pages(1)[0]
     with Zswap("deflate-flakydev", total_ram=64 << 20) as z:
         flaky.state = "disabled"
-        page = text_pages(1)[0]
+        assert not z.store(0, page)
+        st = z.stats()
+        assert st["pool_failover"] == 0 and st["reject_compress_fail"] == 1 and st["stored_pages"] == 0
+    flaky.state = "bound"
+    with Zswap("deflate-flakydev", total_ram=64 << 20, store_incompressible=True) as z:
+        flaky.state = "disabled"
         assert z.store(0, page)
         assert z.stats()["pool_failover"] == 0 and z.stats()["stored_incompressible_pages"] == 1
         out = bytearray(PAGE)
@@ -110,22 +118,27 @@ def test_no_capable_driver_is_a_clear_error() -> None:
         Zswap(acomp.Requirement(alg="deflate", min_batch=64), total_ram=64 << 20)
 
 
-def test_deflate_iaa_times_out_half_way_and_stores_move_on() -> None:
-    """The issue's run: the emulated IAA times out mid-run and disables itself."""
+def test_deflate_iaa_times_out_half_way_and_stores_move_on(tmp_path: Path) -> None:
+    """The emulated IAA times out mid-run and disables itself: the folio it was on goes to the
+    swap device (v5), later ones to the next capable driver; nothing is lost."""
     acomp_iaa = pytest.importorskip("acomp_iaa")
     acomp_iaa.reset()
+    # v5 check_completion: only the sync path's spin limit disables the driver (counting nothing);
+    # an async batch is polled (iaa_comp_poll) with no spin limit, so it would not disable.
+    acomp_iaa.set_driver_attr("sync_mode", "sync")
     try:
         pages = text_pages(128, seed=9)
         folios = [b"".join(pages[i : i + 16]) for i in range(0, 128, 16)]
         requirement = acomp.Requirement(alg="deflate", min_batch=1)
-        with Zswap(requirement, total_ram=64 << 20) as z:
+        with Zswap(requirement, total_ram=64 << 20) as z, SwapDevice(tmp_path / "swap", z, 128) as dev:
             assert z.pool.driver_name == "deflate-iaa"
             for k in range(4):
-                assert z.store(16 * k, folios[k])
+                assert dev.swap_out(16 * k, folios[k]) == "zswap"
             acomp_iaa.inject_fault("timeout", count=1)
-            for k in range(4, 8):  # the first of these hits the timeout
-                assert z.store(16 * k, folios[k])
-            assert acomp_iaa.stats()["total_completion_timeout_errors"] == 1
+            where = [dev.swap_out(16 * k, folios[k]) for k in range(4, 8)]  # the first hits the timeout
+            assert where == ["file", "zswap", "zswap", "zswap"]
+            assert dev.stats()["swpout_64kB"] == 1
+            assert acomp_iaa.stats()["completion_spin_timeouts"] == 1  # counted by acomp, not the kernel
             assert not acomp_iaa.stats()["enabled"]
             st = z.stats()
             assert st["pool_failover"] == 1
@@ -134,7 +147,7 @@ def test_deflate_iaa_times_out_half_way_and_stores_move_on() -> None:
             assert "deflate-iaa" in [p["driver_name"] for p in pools]  # type: ignore[union-attr, index]
             out = bytearray(PAGE)
             for i, page in enumerate(pages):  # nothing lost, old pages load
-                assert z.load(i, out) and out == page, i
+                assert dev.swap_in(i, out) == ("file" if 64 <= i < 80 else "zswap") and out == page, i
             assert z.stats()["decompress_fail"] == 0
             z.verify()
     finally:
@@ -159,9 +172,19 @@ def lone() -> Iterator[type[LoneDevice]]:
     reg.unregister_plugin("lonedev")
 
 
+def test_no_driver_left_counts_failover_fail_and_rejects(lone: type[LoneDevice]) -> None:
+    """v5: no driver can compress, so the folio is refused (the swap device takes it)."""
+    with Zswap(acomp.Requirement(alg="lonedev"), total_ram=64 << 20) as z:
+        lone.state = "disabled"
+        assert not z.store(0, b"".join(text_pages(16)))
+        st = z.stats()
+        # v5 zswap_batch_compress counts every failing request of the failed batch (8), then stops.
+        assert st["pool_failover_fail"] == 1 and st["reject_compress_fail"] == 8 and st["stored_pages"] == 0
+
+
 def test_no_driver_left_counts_failover_fail_and_stores_as_is(lone: type[LoneDevice]) -> None:
     pages = text_pages(32)
-    with Zswap(acomp.Requirement(alg="lonedev"), total_ram=64 << 20) as z:
+    with Zswap(acomp.Requirement(alg="lonedev"), total_ram=64 << 20, store_incompressible=True) as z:
         assert z.store(0, b"".join(pages[:16]))
         lone.state = "disabled"
         assert z.store(16, b"".join(pages[16:]))  # nothing is lost: stored as-is

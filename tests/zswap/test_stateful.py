@@ -1,9 +1,14 @@
 """A hypothesis state machine against a dict model: every page swapped out comes back intact.
 
 The swap device runs with a small RAM budget so the pool limit, the
-hysteresis and the (synchronous) shrinker all take part; the compressor
-changes at run time; ``zfault`` injects compress and decompress failures
-(and ``deflate-iaa``'s own fault injection when the IAA plugin is there).
+hysteresis and the (synchronous) limit-driven worker all take part; the
+memory-pressure shrinker (count/scan), zsmalloc compaction and the explicit
+shrink run as rules; the compressor changes at run time; ``zfault`` injects
+compress and decompress failures (and ``deflate-iaa``'s own fault injection
+when the IAA plugin is there).  Both incompressible-page policies run: v5's
+(a folio with a page that does not compress goes to the file) and 6.18's
+``store_incompressible``.  After every step each live page is in exactly one
+tier (zero map, zswap, file) and the counters agree with the tree.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from zswap_helpers import Faults, iaa_module
 
 import acomp
 from acomp import PAGE_SIZE
-from acomp.zswap import SwapDevice, Zswap
+from acomp.testing import active_profile
+from acomp.zswap import SHRINK_STOP, SwapDevice, Zswap
 
 NR_SLOTS = 96
 
@@ -41,13 +47,22 @@ def make_page(kind: str, seed: int) -> bytes:
 
 class ZswapMachine(RuleBasedStateMachine):
     compressors: tuple[str, ...] = ("ztest1", "ztest", "zfault", "zstd", "lz4")
+    #: The incompressible-page policy under test (False: the seed's v5).
+    as_is = False
 
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="zswap-sm-"))
-        self.zswap = Zswap(self.compressors[0], total_ram=150 * PAGE_SIZE, shrink_async=False)
+        self.zswap = Zswap(
+            self.compressors[0],
+            total_ram=150 * PAGE_SIZE,
+            shrink_async=False,
+            store_incompressible=self.as_is,
+            nr_cpus=2,
+        )
         self.dev = SwapDevice(self.dir / "swap", zswap=self.zswap, nr_slots=NR_SLOTS)
         self.model: dict[int, bytes] = {}
+        self.written_back = 0
 
     def teardown(self) -> None:
         self.dev.close()
@@ -72,6 +87,8 @@ class ZswapMachine(RuleBasedStateMachine):
         pages = [make_page(kinds[i], seed + i) for i in range(nr)]
         where = self.dev.swap_out(offset, b"".join(pages))
         assert where in ("zero", "zswap", "file")
+        if "random" in kinds[:nr] and not self.as_is:
+            assert where == "file"  # v5: the page fails its request, the folio goes whole
         for i, p in enumerate(pages):
             self.model[offset + i] = p
 
@@ -110,6 +127,30 @@ class ZswapMachine(RuleBasedStateMachine):
         done = self.zswap.shrink(nr)
         assert 0 <= done <= min(nr, before)
 
+    @rule(nr=st.integers(0, 24), enabled=st.booleans())
+    def memory_pressure(self, nr: int, enabled: bool) -> None:
+        """vmscan's view: the zswap shrinker's count then scan, then zsmalloc's."""
+        z = self.zswap
+        z.shrinker_enabled = enabled
+        stored, backing, swapins = z.stored_pages(), z.total_pages(), z.nr_disk_swapins
+        count = z.shrinker_count()
+        if not enabled or not z.writeback_enabled:
+            assert count == 0 and z.shrinker_scan(nr) == SHRINK_STOP
+            return
+        # kernel: (LRU entries - recent disk swap-ins) x backing pages / stored pages
+        expect = (stored - min(swapins, stored)) * backing // stored if stored else 0
+        assert count == expect and z.nr_disk_swapins == (swapins - min(swapins, stored) if stored else swapins)
+        before = z.stored_pages()
+        freed = z.shrinker_scan(nr)
+        assert freed == SHRINK_STOP or 0 < freed <= min(nr, before)
+        pages = z.total_pages()
+        compacted = z.compact()
+        assert z.total_pages() == pages - compacted
+
+    @rule()
+    def toggle_writeback(self) -> None:
+        self.zswap.writeback_enabled = not self.zswap.writeback_enabled
+
     @rule(data=st.data())
     def set_compressor(self, data: st.DataObject) -> None:
         self.zswap.set_compressor(data.draw(st.sampled_from(self.compressors)))
@@ -130,9 +171,19 @@ class ZswapMachine(RuleBasedStateMachine):
         st_ = z.stats()
         assert st_["stored_pages"] == len(z.offsets())
         assert st_["pool_total_size"] == sum(p.zs.total_pages for p in z.pools()) * PAGE_SIZE
-        assert z.offsets() <= set(self.model)
         assert st_["zswpwb"] == st_["written_back_pages"]
         assert z.pools()[0].compressor == z.compressor
+        if not self.as_is:
+            assert st_["stored_incompressible_pages"] == 0
+        # Every live page is in exactly one tier, and nothing else is anywhere.
+        in_zswap = z.offsets()
+        zero = {i for i, b in enumerate(self.dev.zeromap) if b}
+        disk = {i for i, b in enumerate(self.dev.on_disk) if b}
+        assert not (in_zswap & zero) and not (in_zswap & disk) and not (zero & disk)
+        assert in_zswap | zero | disk == set(self.model)
+        # Writeback only ever moves pages onto the disk, and counts each.
+        assert st_["written_back_pages"] >= self.written_back
+        self.written_back = int(st_["written_back_pages"])  # type: ignore[call-overload]
 
 
 def _iaa_api() -> Any:
@@ -174,10 +225,22 @@ class IaaMachine(ZswapMachine):
         self._iaa.enable()
 
 
+class StoreIncompressibleMachine(ZswapMachine):
+    as_is = True
+
+
+def _bounded(examples: int, steps: int) -> settings:
+    """The active profile's budget (``ci``: 25 examples), capped for this machine."""
+    parent = settings.get_profile(active_profile())
+    return settings(parent, max_examples=min(parent.max_examples, examples), stateful_step_count=steps, deadline=None)
+
+
 TestZswapMachine = ZswapMachine.TestCase
-TestZswapMachine.settings = settings(max_examples=40, stateful_step_count=40, deadline=None)
+TestZswapMachine.settings = _bounded(40, 40)
+TestStoreIncompressibleMachine = StoreIncompressibleMachine.TestCase
+TestStoreIncompressibleMachine.settings = _bounded(30, 40)
 
 
 @pytest.mark.skipif(_iaa_api() is None, reason="deflate-iaa (acomp_iaa) not available yet")
 class TestIaaMachine(IaaMachine.TestCase):  # type: ignore[name-defined, misc]
-    settings = settings(max_examples=15, stateful_step_count=30, deadline=None)
+    settings = _bounded(15, 30)

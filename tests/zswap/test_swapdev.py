@@ -73,9 +73,30 @@ def test_overwrite_moves_between_tiers(tmp_path: Path) -> None:
         z.enabled = False
         assert dev.swap_out(0, page) == "file"
         z.enabled = True
-        assert dev.swap_out(0, random_pages(1)[0]) == "zswap"
+        assert dev.swap_out(0, text_pages(1, seed=5)[0]) == "zswap"
         assert dev.stats()["file_pages"] == 0  # the file copy is stale, forgotten
-        assert swap_in(dev, 0)[0] == "zswap"
+        assert swap_in(dev, 0) == ("zswap", text_pages(1, seed=5)[0])
+
+
+@pytest.mark.parametrize("as_is", [False, True])
+def test_folio_with_a_random_page_goes_to_the_file_whole_by_default(tmp_path: Path, as_is: bool) -> None:
+    """v5: zswap rejects the folio (reject_compress_poor), the swap device writes all of it and
+    counts SWPOUT-16kB; store_incompressible keeps it in zswap."""
+    with (
+        Zswap("ztest1", store_incompressible=as_is) as z,
+        SwapDevice(tmp_path / "swap", zswap=z, nr_slots=64) as dev,
+    ):
+        pages = text_pages(3) + random_pages(1)
+        assert dev.swap_out(8, b"".join(pages)) == ("zswap" if as_is else "file")
+        st, zst = dev.stats(), z.stats()
+        if as_is:
+            assert zst["stored_pages"] == 4 and zst["stored_incompressible_pages"] == 1
+            assert "swpout_16kB" not in st
+        else:
+            assert zst["reject_compress_poor"] == 1 and zst["stored_pages"] == 0
+            assert st["swpout_16kB"] == 1 and st["pswpout"] == 4 and st["zswap_rejected_folios"] == 1
+        for i, p in enumerate(pages):
+            assert swap_in(dev, 8 + i) == ("zswap" if as_is else "file", p)
 
 
 def test_invalidate_everywhere(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import threading
 import types
 
 import pytest
-from zswap_helpers import Faults, Zfault, ZtestBatch, ZtestSingle, random_pages, text_pages
+from zswap_helpers import ExactPage, Faults, Zfault, ZtestBatch, ZtestSingle, random_pages, text_pages
 
 import acomp
 from acomp import PAGE_SIZE
@@ -21,22 +21,25 @@ def load_page(z: Zswap, offset: int) -> bytes | None:
 
 
 @pytest.mark.parametrize("compressor", ["zstd", "deflate", "lz4", "ztest", "ztest1"])
-def test_round_trip_and_exclusive_load(compressor: str) -> None:
+@pytest.mark.parametrize("as_is", [False, True])
+def test_round_trip_and_exclusive_load(compressor: str, as_is: bool) -> None:
+    """v5: a folio with a random page goes nowhere; 6.18's option stores it as-is."""
     pages = text_pages(20) + random_pages(4)
-    with Zswap(compressor, total_ram=1 << 30) as z:
+    with Zswap(compressor, total_ram=1 << 30, store_incompressible=as_is) as z:
         assert z.store(0, b"".join(pages[:16]))
-        assert z.store(16, b"".join(pages[16:]))
+        assert z.store(16, b"".join(pages[16:])) is as_is
         st = z.stats()
-        assert st["stored_pages"] == 24
-        assert st["stored_incompressible_pages"] == 4
-        assert st["zswpout"] == 24
-        assert st["zswpout_64kB"] == 1 and st["zswpout_32kB"] == 1
+        stored = 24 if as_is else 16
+        assert st["stored_pages"] == stored
+        assert st["stored_incompressible_pages"] == (4 if as_is else 0)
+        assert st["zswpout"] == stored
+        assert st["zswpout_64kB"] == 1 and st.get("zswpout_32kB", 0) == int(as_is)
         z.verify()
-        for i, p in enumerate(pages):
+        for i, p in enumerate(pages[:stored]):
             assert load_page(z, i) == p
             assert load_page(z, i) is None  # exclusive: the hit freed it
         st = z.stats()
-        assert st["stored_pages"] == 0 and st["zswpin"] == 24
+        assert st["stored_pages"] == 0 and st["zswpin"] == stored
         assert st["pool_total_size"] == 0  # every zspage went back
         z.verify()
 
@@ -111,8 +114,21 @@ def test_real_batching_driver_uses_batches() -> None:
 # -- incompressible pages, rejects, all-or-nothing -----------------------------------------
 
 
-def test_incompressible_stored_as_is() -> None:
+def test_one_random_page_rejects_the_folio_whole_by_default() -> None:
+    """v5: the compressor gets PAGE_SIZE; a page that does not fit fails its request (ENOSPC),
+    the folio is refused whole and counted per errno (was: stored as-is, the 6.18 rule)."""
     with Zswap("ztest1") as z:
+        folio = text_pages(3) + random_pages(1)
+        assert not z.store(0, b"".join(folio))
+        st = z.stats()
+        assert st["reject_compress_poor"] == 1 and st["reject_compress_fail"] == 0
+        assert st["stored_pages"] == 0 and st["stored_incompressible_pages"] == 0
+        assert st["rejected_folios"] == 1 and st["pool_total_size"] == 0
+        z.verify()
+
+
+def test_incompressible_stored_as_is_with_store_incompressible() -> None:
+    with Zswap("ztest1", store_incompressible=True) as z:
         pages = random_pages(3)
         assert z.store(0, b"".join(pages))
         st = z.stats()
@@ -121,18 +137,52 @@ def test_incompressible_stored_as_is() -> None:
         assert [load_page(z, i) for i in range(3)] == pages
 
 
-def test_compress_error_stores_as_is() -> None:
+def test_compress_error_rejects_by_default_and_stores_as_is_with_store_incompressible() -> None:
     with Zswap("zfault") as z:
+        Faults.compress = 1
+        assert not z.store(0, b"".join(text_pages(4)))
+        assert z.stats()["reject_compress_fail"] == 1  # EIO: compress_fail
+    with Zswap("zfault", store_incompressible=True) as z:
         Faults.compress = 1
         pages = text_pages(4)
         assert z.store(0, b"".join(pages))
-        assert z.stats()["stored_incompressible_pages"] == 1
+        st = z.stats()
+        assert st["stored_incompressible_pages"] == 1 and st["reject_compress_fail"] == 0
         assert [load_page(z, i) for i in range(4)] == pages
 
 
+def test_store_incompressible_without_writeback_rejects_with_6_18_counters() -> None:
+    """6.18: writeback off, a no-gain page is -EINVAL (compress_fail), an ENOSPC one compress_poor."""
+    with Zswap("ztest1", store_incompressible=True, writeback_enabled=False) as z:
+        assert not z.store(0, b"".join(text_pages(1) + random_pages(1)))
+        assert z.stats()["reject_compress_poor"] == 1  # ztest1 says ENOSPC
+    with Zswap("exact-page", store_incompressible=True, writeback_enabled=False) as z:
+        assert not z.store(0, b"".join(text_pages(2)))
+        st = z.stats()
+        assert st["reject_compress_fail"] == 1 and st["reject_compress_poor"] == 0
+
+
+@pytest.mark.parametrize("nbytes", [PAGE_SIZE - 1, PAGE_SIZE])
+def test_an_output_that_fits_is_stored_compressed_even_without_gain(nbytes: int) -> None:
+    """v5 stores what the compressor returned within PAGE_SIZE, however big (6.18 would store
+    a PAGE_SIZE output as-is)."""
+    ExactPage.size = nbytes
+    with Zswap("exact-page") as z:
+        pages = text_pages(2)
+        assert z.store(0, b"".join(pages))
+        st = z.stats()
+        assert st["stored_pages"] == 2 and st["stored_incompressible_pages"] == 0
+        assert {e.length for _, e in z.tree.snapshot()} == {nbytes}
+        assert [load_page(z, i) for i in range(2)] == pages
+    with Zswap("exact-page", store_incompressible=True) as z:
+        assert z.store(0, b"".join(pages))
+        assert z.stats()["stored_incompressible_pages"] == (2 if nbytes == PAGE_SIZE else 0)
+        assert [load_page(z, i) for i in range(2)] == pages
+
+
 def test_folio_all_or_nothing_erases_old_entries() -> None:
-    """Without writeback an incompressible page rejects its folio; old entries there go too."""
-    with Zswap("ztest1", writeback_enabled=False) as z:
+    """An incompressible page rejects its folio; old entries there go too."""
+    with Zswap("ztest1") as z:
         old = text_pages(4, seed=9)
         assert z.store(0, b"".join(old))
         assert z.store(100, text_pages(1)[0])
@@ -146,8 +196,8 @@ def test_folio_all_or_nothing_erases_old_entries() -> None:
         z.verify()
 
 
-def test_compress_fail_counter_without_writeback() -> None:
-    with Zswap("zfault", writeback_enabled=False) as z:
+def test_compress_fail_counter_per_errno() -> None:
+    with Zswap("zfault") as z:
         Faults.compress = 1
         Faults.compress_errno = errno.EIO
         assert not z.store(0, b"".join(text_pages(2)))
@@ -229,7 +279,7 @@ def test_invalidate() -> None:
 
 def test_pool_limit_hysteresis() -> None:
     # 100 pages of RAM, 20% -> 20 pool pages; accept again at 90% of that (18).
-    with Zswap("ztest1", total_ram=100 * PAGE_SIZE, shrinker_enabled=False) as z:
+    with Zswap("ztest1", total_ram=100 * PAGE_SIZE, store_incompressible=True) as z:
         assert z.max_pages() == 20 and z.accept_thr_pages() == 18
         pages = random_pages(40)  # as-is: one pool page each
         stored = 0
@@ -295,7 +345,6 @@ class FakeSwap:
     """A WritebackTarget that keeps written pages in a dict."""
 
     def __init__(self) -> None:
-        import threading
 
         self.pages: dict[int, bytes] = {}
         self._lock = threading.Lock()
@@ -338,7 +387,8 @@ def test_shrink_without_swap_counts_reclaim_fail() -> None:
 
 def test_automatic_shrinker_sync() -> None:
     swap = FakeSwap()
-    with Zswap("ztest1", swap=swap, total_ram=100 * PAGE_SIZE, shrink_async=False) as z:
+    with Zswap("ztest1", swap=swap, total_ram=100 * PAGE_SIZE, shrink_async=False, store_incompressible=True) as z:
+        assert not z.shrinker_enabled  # the kernel's default: the limit-driven worker runs anyway
         pages = random_pages(30)
         results = [z.store(i, p) for i, p in enumerate(pages)]
         assert not all(results)  # the limit was hit at least once
@@ -355,7 +405,7 @@ def test_automatic_shrinker_sync() -> None:
 
 def test_automatic_shrinker_background() -> None:
     swap = FakeSwap()
-    with Zswap("ztest1", swap=swap, total_ram=100 * PAGE_SIZE) as z:
+    with Zswap("ztest1", swap=swap, total_ram=100 * PAGE_SIZE, store_incompressible=True) as z:
         for i, p in enumerate(random_pages(25)):
             z.store(i, p)
         assert z.drain()
@@ -418,12 +468,15 @@ def test_store_rejects_negative_offset_and_accepts_any_byte_layout() -> None:
 
 @pytest.mark.parametrize("compressible", [True, False])
 def test_load_bad_out_buffer_is_einval_and_keeps_entry(compressible: bool) -> None:
-    with Zswap("ztest1") as z:
+    with Zswap("ztest1", store_incompressible=True) as z:
         page = text_pages(1)[0] if compressible else random_pages(1)[0]
         assert z.store(3, page)
-        for bad in (bytearray(PAGE_SIZE - 1), bytes(PAGE_SIZE), memoryview(bytearray(PAGE_SIZE)).toreadonly()):
+        strided = memoryview(bytearray(2 * PAGE_SIZE))[::2]
+        for bad in (bytearray(PAGE_SIZE - 1), bytes(PAGE_SIZE), memoryview(bytearray(PAGE_SIZE)).toreadonly(), 3):
             with pytest.raises(acomp.InvalidArgument):
-                z.load(3, bad)
+                z.load(3, bad)  # type: ignore[arg-type]
+        with pytest.raises(acomp.InvalidArgument, match="out"):
+            z.load(3, strided)  # was a raw TypeError from memoryview.cast
         st = z.stats()
         assert st["decompress_fail"] == 0 and st["decompress_failover"] == 0 and st["stored_pages"] == 1
         big = bytearray(2 * PAGE_SIZE)  # more than a page is fine: the first page is written
@@ -447,6 +500,33 @@ def test_negative_offsets_are_einval_for_load_and_erase() -> None:
 def test_total_ram_below_a_page_is_einval() -> None:
     with pytest.raises(acomp.InvalidArgument):
         Zswap("ztest1", total_ram=PAGE_SIZE - 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_pool_percent", "20"),
+        ("max_pool_percent", 101),
+        ("accept_threshold_percent", 2.5),
+        ("total_ram", "1G"),
+        ("enabled", "yes"),
+        ("shrinker_enabled", 1),
+        ("store_incompressible", None),
+        ("nr_cpus", 0),
+    ],
+)
+def test_bad_parameters_are_einval_naming_the_argument(name: str, value: object) -> None:
+    """Was a raw TypeError at the first store ('<' between str and int) for max_pool_percent='20'."""
+    with pytest.raises(acomp.InvalidArgument, match=name):
+        Zswap("ztest1", **{name: value})  # type: ignore[arg-type]
+
+
+def test_parameters_set_at_run_time_are_checked_too() -> None:
+    with Zswap("ztest1", total_ram=100 * PAGE_SIZE) as z:
+        with pytest.raises(acomp.InvalidArgument, match="max_pool_percent"):
+            z.max_pool_percent = "20"  # type: ignore[assignment]
+        z.max_pool_percent = 50
+        assert z.max_pages() == 50 and z.accept_thr_pages() == 45
 
 
 # -- batching=False, pool teardown -------------------------------------------------------------
@@ -485,7 +565,7 @@ class ClosingTfm:
 def test_pool_teardown_waits_for_last_entry_and_closes_its_transforms() -> None:
     closed: list[str] = []
     factory = lambda n: ClosingTfm(acomp.alloc(n), closed)  # noqa: E731
-    with Zswap("ztest1", transform_factory=factory) as z:  # type: ignore[arg-type]
+    with Zswap("ztest1", transform_factory=factory, nr_cpus=1) as z:  # type: ignore[arg-type]
         assert z.store(0, b"".join(text_pages(2)))
         old = z.pool
         z.set_compressor("ztest")
@@ -496,11 +576,6 @@ def test_pool_teardown_waits_for_last_entry_and_closes_its_transforms() -> None:
         assert z.erase(1) == 1  # the last one: the pool goes, its transforms closed
         assert old.dead and closed == ["ztest-single"]
         assert [p.compressor for p in z.pools()] == ["ztest"]
-        got: list[object] = []  # a thread new to the dead pool gets no context (its store retries elsewhere)
-        t = threading.Thread(target=lambda: got.append(old.get_ctx()))
-        t.start()
-        t.join()
-        assert got == [None]
         z.set_compressor("ztest1")  # a dead pool is never revived: a new one
         assert z.pool is not old and not z.pool.dead
         z.verify()
@@ -510,7 +585,7 @@ def test_pool_teardown_waits_for_last_entry_and_closes_its_transforms() -> None:
 def test_shrinker_queued_only_when_it_can_write_back() -> None:
     """A full pool without a swap device (or with writeback off) must not spin a shrinker."""
     for kwargs in ({}, {"writeback_enabled": False}):
-        with Zswap("ztest1", total_ram=20 * PAGE_SIZE, **kwargs) as z:  # type: ignore[arg-type]
+        with Zswap("ztest1", total_ram=20 * PAGE_SIZE, store_incompressible=True, **kwargs) as z:  # type: ignore[arg-type]
             stored = [z.store(i, p) for i, p in enumerate(random_pages(10))]
             assert not all(stored)
-            assert z.shrinker._worker is None and z.stats()["written_back_pages"] == 0
+            assert z.shrinker._thread is None and z.stats()["written_back_pages"] == 0

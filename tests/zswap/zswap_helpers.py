@@ -3,7 +3,8 @@
 ``ztest`` (driver ``ztest-batch``) batches 8 with async batching and records
 every batch call; ``ztest1`` (``ztest-single``) does not batch; ``zfault``
 (``zfault-generic``) fails on demand (compress and/or decompress), to reach
-zswap's error paths.  All write raw deflate, so their streams are real.
+zswap's error paths; ``exact-page`` pads every output to ``ExactPage.size``
+bytes.  All write raw deflate, so their streams are real.
 """
 
 from __future__ import annotations
@@ -125,12 +126,35 @@ class Zfault(acomp.driver.Driver):
         return _inflate(src, capacity)
 
 
+class ExactPage(acomp.driver.Driver):
+    """Pads every output to exactly ``size`` bytes (a length header, deflate, filler): a compressor
+    whose output fits the page but gains nothing."""
+
+    alg_name = "exact-page"
+    driver_name = "exact-page-generic"
+    wire_format = "exact-page"
+    size = acomp.PAGE_SIZE
+
+    def compress(self, src: Any, capacity: int) -> bytes:
+        body = _deflate(src, capacity)
+        out = len(body).to_bytes(2, "little") + body
+        if len(out) > self.size or self.size > capacity:
+            raise acomp.NoSpace("does not fit")
+        return out.ljust(self.size, b"\xa5")
+
+    def decompress(self, src: Any, capacity: int) -> bytes:
+        raw = bytes(src)
+        n = int.from_bytes(raw[:2], "little")
+        return _inflate(raw[2 : 2 + n], capacity)
+
+
 class TestPlugin:
     @acomp.driver.hookimpl
     def acomp_register_drivers(self, register: Any) -> None:
         register(ZtestBatch)
         register(ZtestSingle)
         register(Zfault)
+        register(ExactPage)
 
 
 def have_driver(name: str) -> bool:
