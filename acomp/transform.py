@@ -124,8 +124,27 @@ class Transform:
         # The per-page path, inlined here and in decompress(): zswap and every one-page call pay
         # for each line (measured: a call level and a bytearray slice cost 60 and 120 ns a page).
         src, dst = req.src, req.dst
-        if type(dst) is bytearray and type(src) is bytes and req._chain is None and not req.unit_size:
-            cap = len(dst)
+        ts = type(src)
+        if (
+            (
+                ts is bytes
+                or ts is bytearray
+                or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
+            )
+            and (
+                type(dst) is bytearray
+                or (
+                    isinstance(dst, memoryview)
+                    and dst.ndim == 1
+                    and dst.format == "B"
+                    and dst.c_contiguous
+                    and not dst.readonly
+                )
+            )
+            and req._chain is None
+            and not req.unit_size
+        ):
+            cap = len(dst)  # 1-D byte buffers: len() is the byte length
             if len(src) <= MAX_SRC_SIZE:
                 try:
                     out = self._comp.one(src, cap)
@@ -145,8 +164,27 @@ class Transform:
     def decompress(self, req: Request) -> int:
         """Decompress synchronously; as :meth:`compress`."""
         src, dst = req.src, req.dst
-        if type(dst) is bytearray and type(src) is bytes and req._chain is None and not req.unit_size:
-            cap = len(dst)
+        ts = type(src)
+        if (
+            (
+                ts is bytes
+                or ts is bytearray
+                or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
+            )
+            and (
+                type(dst) is bytearray
+                or (
+                    isinstance(dst, memoryview)
+                    and dst.ndim == 1
+                    and dst.format == "B"
+                    and dst.c_contiguous
+                    and not dst.readonly
+                )
+            )
+            and req._chain is None
+            and not req.unit_size
+        ):
+            cap = len(dst)  # 1-D byte buffers: len() is the byte length
             if len(src) <= MAX_SRC_SIZE:
                 try:
                     out = self._decomp.one(src, cap)
