@@ -33,7 +33,7 @@ from acomp.cli.output import Progress
 from acomp.cli.pagefacts import percentile
 from acomp.request import PAGE_SIZE
 from acomp.transform import Transform
-from acomp.zswap import SwapDevice, Zswap
+from acomp.zswap import SHRINK_STOP, SwapDevice, Zswap
 
 __all__ = ["SEED_MIX", "WorkloadConfig", "folio_plan", "parse_folio_sizes", "run_workload", "size_name"]
 
@@ -101,6 +101,9 @@ class WorkloadConfig:
     max_pool_percent: int = 20
     accept_threshold_percent: int = 90
     shrinker_enabled: bool = True
+    #: Memory pressure after each round's swap-out: the share (%) of ``Zswap.shrinker_count()``
+    #: handed to ``Zswap.shrinker_scan`` (kernel: ``shrink_slab``), then zsmalloc compaction.
+    pressure_percent: int = 0
     seed: int = DEFAULT_SEED
     params: dict[str, object] = attrs.field(factory=dict)
     #: Repeat whole rounds until at least this many pages were swapped out (None: one round)...
@@ -304,6 +307,30 @@ def _more(cfg: WorkloadConfig, rounds: int, elapsed: float) -> bool:
     return pages_due or time_due
 
 
+#: kernel: ``SHRINK_BATCH``, the objects ``do_shrink_slab`` hands a shrinker per scan call.
+SHRINK_BATCH = 128
+
+
+def _memory_pressure(zswap: Zswap, percent: int) -> tuple[int, int]:
+    """One reclaim pass over zswap's shrinkers: (pages written back, zsmalloc pages freed).
+
+    As ``shrink_slab``: ask ``count_objects`` (``zswap_shrinker_count``), then
+    ``scan_objects`` in ``SHRINK_BATCH`` pieces until ``percent`` of the count is
+    scanned or the shrinker says ``SHRINK_STOP``; then zsmalloc's own shrinker
+    (compaction).  ``shrinker_count()`` is 0 while ``shrinker_enabled`` is off,
+    so the pass then writes nothing back.
+    """
+    todo = zswap.shrinker_count() * percent // 100
+    written = 0
+    while todo > 0:
+        got = zswap.shrinker_scan(min(SHRINK_BATCH, todo))
+        if got == SHRINK_STOP:
+            break
+        written += got
+        todo -= SHRINK_BATCH
+    return written, zswap.compact()
+
+
 def planned_rounds(cfg: WorkloadConfig) -> int | None:
     """Rounds the page target asks for (None when a duration decides)."""
     if cfg.until_s is not None:
@@ -327,6 +354,7 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
     out = back = touched = _Phase(0.0, 0.0)
     worker_time = [0.0] * cfg.workers
     mismatched = nr_missing = refaults = refault_bad = rounds = 0
+    pressure_scanned = pressure_compacted = 0
     lat = _Latencies()
     with tempfile.TemporaryDirectory(prefix="acomp-zswap-") as tmp:
         zswap = Zswap(
@@ -347,6 +375,10 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
                 while _more(cfg, rounds, out.elapsed + touched.elapsed + back.elapsed):
                     plans = [folio_plan(cfg.pages_per_worker, cfg.folio_sizes, rng) for _ in range(cfg.workers)]
                     o, wt = _swap_out_all(swap, zswap, cfg, plans, page_of, progress, lat)
+                    if cfg.pressure_percent:
+                        scanned, compacted = _memory_pressure(zswap, cfg.pressure_percent)
+                        pressure_scanned += scanned
+                        pressure_compacted += compacted
                     after_out = dict(zswap.stats())
                     if cfg.refault_percent:
                         t, n, b = _refault_all(swap, cfg, page_of, touch_rng, lat)
@@ -377,6 +409,7 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
             "max_pool_percent": cfg.max_pool_percent,
             "accept_threshold_percent": cfg.accept_threshold_percent,
             "shrinker_enabled": cfg.shrinker_enabled,
+            "pressure_percent": cfg.pressure_percent,
             "refault_percent": cfg.refault_percent,
             "corpus": corpus.description,
             "corpus_digest": corpus.digest,
@@ -391,6 +424,8 @@ def run_workload(cfg: WorkloadConfig, corpus: Corpus, progress: Progress | None 
             "cpu_s": out.cpu,
             "cpu_us_per_zswpout": (out.cpu + touched.cpu) / zswpout * 1e6 if zswpout else None,
             "refaults": refaults,
+            "pressure_written_back": pressure_scanned,
+            "pressure_compacted_pages": pressure_compacted,
             "refault_elapsed_s": touched.elapsed,
             "swapin_elapsed_s": back.elapsed,
             "swapin_cpu_s": back.cpu,

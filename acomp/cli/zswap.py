@@ -45,7 +45,6 @@ from acomp.cli.output import CliError, Progress, dump_json, fmt_int, fmt_num, fm
 from acomp.cli.pagefacts import PageFacts, percentile
 from acomp.cli.pages import KEPT_MAX_PAGES, add_source_arguments, collect, load_corpus, source_from_args
 from acomp.cli.usemem import SEED_MIX, WorkloadConfig, folio_plan, parse_folio_sizes, planned_rounds, run_workload
-from acomp.zswap import Zswap
 from acomp.zswap.stats import DEBUGFS_COUNTERS, VMSTAT_COUNTERS
 
 __all__ = ["WorkloadConfig", "add_parser", "folio_plan", "parse_folio_sizes", "render", "run", "run_workload"]
@@ -92,7 +91,20 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--accept-threshold-percent", type=percent_type, default=90, help="zswap accept_threshold_percent (90)"
     )
-    p.add_argument("--no-shrinker", action="store_true", help=_NO_SHRINKER_HELP)
+    p.add_argument(
+        "--no-shrinker",
+        action="store_true",
+        help="shrinker_enabled=N: no writeback under memory pressure (zswap_shrinker_count reports 0, so "
+        "--pressure writes nothing back); writeback at the pool limit (shrink_worker) still runs",
+    )
+    p.add_argument(
+        "--pressure",
+        type=percent_type,
+        default=0,
+        metavar="PCT",
+        help="memory pressure after each round's swap-out: the shrinker scans PCT%% of what zswap_shrinker_count "
+        "reports (shrink_slab, 128 at a time), then zsmalloc compacts (default 0: none)",
+    )
     p.add_argument("--no-batching", action="store_true", help="zswap compresses page by page")
     run_for = p.add_argument_group("how long (default: one round)")
     run_for.add_argument(
@@ -123,18 +135,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="driver parameter (repeatable)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=run)
-
-
-if hasattr(Zswap, "shrinker_scan"):  # zswap split as the kernel's: the limit's writeback runs regardless
-    _NO_SHRINKER_HELP = (
-        "shrinker_enabled=N: no writeback under memory pressure (the kernel's zswap_shrinker_scan); "
-        "writeback at the pool limit (shrink_worker) still runs"
-    )
-else:
-    _NO_SHRINKER_HELP = (
-        "shrinker_enabled=N. Here it also stops writeback at the pool limit (the kernel's shrink_worker runs "
-        "regardless); with writeback gone, stores over the limit are rejected to the swap file"
-    )
 
 
 def _seconds(text: str) -> float:
@@ -208,6 +208,12 @@ def render(results: Sequence[dict[str, Any]]) -> str:
         rows.append([label, *cells, *(fmt_pct(v, vals[0]) for v in vals[1:])])
     if any(r["metrics"]["refaults"] for r in results):
         row("refaults (read back, dirtied again)", (fmt_int(r["metrics"]["refaults"]) for r in results))
+    if any(r["config"]["pressure_percent"] for r in results):
+        row(
+            "written back under pressure (shrinker_scan)",
+            (fmt_int(r["metrics"]["pressure_written_back"]) for r in results),
+        )
+        row("zsmalloc pages freed by compaction", (fmt_int(r["metrics"]["pressure_compacted_pages"]) for r in results))
     row("store latency us/page p50 / p99", (_us(r["metrics"]["store_ns_per_page"]) for r in results))
     row("load latency us p50 / p99", (_us(r["metrics"]["load_ns"]) for r in results))
     if all("codec" in r for r in results):
@@ -296,6 +302,7 @@ def _configs(args: argparse.Namespace) -> list[tuple[str, WorkloadConfig]]:
                     until_pages=args.total_pages,
                     until_s=args.duration,
                     refault_percent=args.refault,
+                    pressure_percent=args.pressure,
                 ),
             )
         )

@@ -213,3 +213,18 @@ def test_no_shrinker_help_says_what_it_does(cli) -> None:  # type: ignore[no-unt
     rc, out, _ = cli("zswap", "--help")
     assert rc == 0
     assert "shrink_worker" in " ".join(out.split())
+
+
+def test_memory_pressure_goes_through_the_shrinker_and_no_shrinker_stops_only_it(cli) -> None:  # type: ignore[no-untyped-def]
+    # A pool large enough that the limit's shrink_worker never runs: only the pressure can write back.
+    args = ("-c", "zstd", "--workers", "1", "--pages-per-worker", "256", "--max-pool-percent", "100", "--json")
+    rc, out, err = cli("zswap", *args, "--pressure", "50")
+    assert rc == 0, err
+    (run,) = json.loads(out)["results"]
+    assert run["config"]["pressure_percent"] == 50
+    assert run["metrics"]["pressure_written_back"] > 0
+    assert run["zswap"]["written_back_pages"] >= run["metrics"]["pressure_written_back"]
+    rc, out, err = cli("zswap", *args, "--pressure", "50", "--no-shrinker")
+    assert rc == 0, err
+    (run,) = json.loads(out)["results"]
+    assert run["metrics"]["pressure_written_back"] == 0  # zswap_shrinker_count() is 0 with shrinker_enabled=N
