@@ -5,7 +5,7 @@ The container format is documented in :mod:`acomp.cli.container` (and in
 default ``PAGE_SIZE``); transforms that batch (``batch_size`` > 1) get
 ``batch_size`` units per ``tfm.batch_compress`` call.  Each unit gets a
 destination of ``unit - 1`` bytes, so ``-ENOSPC`` means "did not shrink": that
-unit is stored as-is, as zswap stores an incompressible page.
+unit is stored as-is, as 6.18's zswap (``store_incompressible``) stores an incompressible page.
 """
 
 from __future__ import annotations

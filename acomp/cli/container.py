@@ -30,7 +30,7 @@ Then one record per unit, in order, each a 13-byte unit header and a payload::
 
 A unit is stored compressed only when its compressed form is strictly smaller
 than the unit (the compressor gets a destination of ``orig_len - 1`` bytes, as
-zswap gives ``PAGE_SIZE``: ``-ENOSPC`` means "store it as-is").
+zswap gives ``PAGE_SIZE``: ``-ENOSPC`` means "store it as-is", as 6.18's zswap does).
 
 End marker: a unit header with flags ``END`` (0x80), ``orig_len`` 0,
 ``comp_len`` 0 and ``crc32`` = CRC-32 of the whole original content, followed
