@@ -15,15 +15,11 @@ matches nothing is a warning too).  Instead, ``source-read`` hooks below:
 
 * replace the ``<!-- acomp:guides -->`` marker in ``index.md`` with a toctree
   of the guide pages that exist, plus any other page not in a toctree;
-* replace the ``<!-- acomp:optional-api -->`` marker in ``api.md`` with autodoc
-  sections for the optional modules (``acomp.zswap``, ``acomp.testing``) that
-  import, and a note for those that do not;
 * turn a Markdown link to an optional page that does not exist into plain text.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
 from pathlib import Path
@@ -161,32 +157,12 @@ def _toctree(caption: str, entries: list[str]) -> str:
     return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 2\n\n{body}\n```\n"
 
 
-def _optional_api() -> str:
-    sections = []
-    for module, title in (("acomp.zswap", "zswap"), ("acomp.testing", "Conformance kit")):
-        try:
-            mod = importlib.import_module(module)
-            if getattr(mod, "__file__", None) is None:  # a bare folder (namespace package)
-                raise ImportError(f"{module} has no __init__.py yet")
-        except Exception as exc:  # not written yet, or broken: say so instead of failing
-            sections.append(
-                f"## {title}: `{module}`\n\n"
-                f"`{module}` could not be imported when these docs were built "
-                f"({type(exc).__name__}), so its reference is not shown.\n"
-            )
-            continue
-        sections.append(f"## {title}: `{module}`\n\n```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n```\n")
-    return "\n".join(sections)
-
-
 def _on_source_read(app: object, docname: str, source: list[str]) -> None:
     text = source[0]
     if docname == "index" and "<!-- acomp:guides -->" in text:
         guides, others = _extra_pages()
         block = _toctree("Guides", guides) + "\n" + _toctree("More", others)
         text = text.replace("<!-- acomp:guides -->", block)
-    if docname == "api" and "<!-- acomp:optional-api -->" in text:
-        text = text.replace("<!-- acomp:optional-api -->", _optional_api())
     if docname.startswith("examples/"):
         # A sample project's README links its own folders (``[tests](tests/)``), which work on
         # a code host but are no page here: keep the words and show the path as code.
