@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from acomp.driver import Driver, Op, Result
 from acomp.errors import AcompError, InvalidArgument
-from acomp.request import MAX_SRC_SIZE, BufferLike
+from acomp.request import MAX_SRC_SIZE, BufferLike, byte_view
 
 if TYPE_CHECKING:
     from acomp.transform import Transform
 
-__all__ = ["ManyCall", "byte_view", "dst_views"]
+__all__ = ["ManyCall", "dst_views"]
 
 _FLAT = (bytes, bytearray)
 _FLAT_SET = frozenset(_FLAT)
@@ -229,7 +229,7 @@ class ManyCall:
         if type(s) in _FLAT:
             nb = len(s)
         else:
-            s = byte_view(s, f"srcs[{i}]", False)
+            s = byte_view(s, f"srcs[{i}]")
             nb = s.nbytes
         if nb > MAX_SRC_SIZE:
             raise InvalidArgument(f"srcs[{i}] of {nb} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
@@ -265,19 +265,6 @@ class ManyCall:
             self.results[i] = dst[:n]
 
 
-def byte_view(obj: Any, what: str, writable: bool) -> memoryview:
-    """``obj`` as a flat byte view; InvalidArgument naming ``what`` if it cannot be one."""
-    try:
-        mv = memoryview(obj)
-    except TypeError:
-        raise InvalidArgument(f"{what} must be a bytes-like object, got {type(obj).__name__}") from None
-    if not mv.c_contiguous:
-        raise InvalidArgument(f"{what} must be a C-contiguous buffer")
-    if writable and mv.readonly:
-        raise InvalidArgument(f"{what} must be a writable buffer, got a read-only {type(obj).__name__}")
-    return mv if mv.format == "B" and mv.ndim == 1 else mv.cast("B")
-
-
 def dst_views(n: int, dsts: Sequence[Any] | None, out: Any, offsets: Sequence[int] | None) -> list[Any] | None:
     """One writable byte view per source (or that source's error), or None: outputs are allocated.
 
@@ -288,7 +275,7 @@ def dst_views(n: int, dsts: Sequence[Any] | None, out: Any, offsets: Sequence[in
             raise InvalidArgument("give dsts, or out with offsets, not both")
         if out is None or offsets is None:
             raise InvalidArgument("out and offsets go together")
-        whole = byte_view(out, "out", True)
+        whole = byte_view(out, "out", writable=True)
         if isinstance(offsets, (str, bytes)) or not hasattr(offsets, "__len__") or len(offsets) != n + 1:
             raise InvalidArgument(f"offsets must hold len(srcs) + 1 = {n + 1} ints")
         prev = 0
@@ -306,7 +293,7 @@ def dst_views(n: int, dsts: Sequence[Any] | None, out: Any, offsets: Sequence[in
     views: list[Any] = []
     for i, d in enumerate(dsts):
         try:
-            views.append(byte_view(d, f"dsts[{i}]", True))
+            views.append(byte_view(d, f"dsts[{i}]", writable=True))
         except InvalidArgument as exc:
             views.append(exc)
     return views

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import attrs
 
-from acomp.errors import AcompError, InProgress
+from acomp.errors import AcompError, InProgress, InvalidArgument
 from acomp.workers import report_unraisable
 
 #: What a request accepts as ``src``: any object exposing the buffer protocol
@@ -32,6 +32,7 @@ __all__ = [
     "PAGE_SIZE",
     "Request",
     "RequestFlags",
+    "byte_view",
     "reqchain_init",
     "request_chain",
 ]
@@ -62,6 +63,25 @@ class RequestFlags(enum.IntFlag):
     POLL = 0x00000002
     #: ``CRYPTO_TFM_REQ_MAY_BACKLOG``: a full queue backlogs the request (EBUSY) instead of failing.
     MAY_BACKLOG = 0x00000400
+
+
+def byte_view(obj: object, name: str, *, writable: bool = False) -> memoryview:
+    """``obj`` as a flat byte view (its ``len`` is its size in bytes); ``InvalidArgument`` naming ``name``.
+
+    Any C-contiguous buffer is accepted: a typed or multi-dimensional view is
+    cast to bytes; a strided one, a non-buffer, or (``writable``) a read-only
+    one is refused, saying which.
+    """
+    try:
+        mv = memoryview(obj)  # type: ignore[arg-type]
+    except TypeError:
+        what = "a writable buffer" if writable else "a bytes-like object"
+        raise InvalidArgument(f"{name} must be {what}, got {type(obj).__name__}") from None
+    if not mv.c_contiguous:
+        raise InvalidArgument(f"{name} must be a C-contiguous buffer (got a strided view)")
+    if writable and mv.readonly:
+        raise InvalidArgument(f"{name} must be a writable buffer, got a read-only {type(obj).__name__}")
+    return mv if mv.ndim == 1 and mv.format == "B" else mv.cast("B")
 
 
 # Request life cycle; kept as plain ints on the hot path.

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from acomp.driver import CHAIN_TIMEOUT, Driver, Feature, Op, Result
 from acomp.errors import AcompError, AcompPluginWarning, DriverError, InvalidArgument, TimedOut
-from acomp.request import DONE, DST_MAX, IDLE, MAX_SRC_SIZE, MAX_UNITS, PENDING, Request, RequestFlags
+from acomp.request import DONE, DST_MAX, IDLE, MAX_SRC_SIZE, MAX_UNITS, PENDING, Request, RequestFlags, byte_view
 from acomp.workers import get_pool, report_unraisable
 
 if TYPE_CHECKING:
@@ -657,28 +657,14 @@ def _src_bytes(src: object, name: str) -> BufferLike:
     """A source as a driver gets it: bytes/bytearray as they are, any other buffer as a 1-D byte view."""
     if type(src) is bytes or type(src) is bytearray:
         return src
-    try:
-        mv = memoryview(src)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidArgument(f"{name} must be a bytes-like object, got {type(src).__name__}") from None
-    if not mv.c_contiguous:
-        raise InvalidArgument(f"{name} must be a C-contiguous buffer")
-    return mv if mv.ndim == 1 and mv.format == "B" else mv.cast("B")
+    return byte_view(src, name)
 
 
 def _dst_view(dst: object, name: str) -> Any:
     """A destination as the core writes it: a bytearray as it is, any other buffer as a 1-D byte view."""
     if type(dst) is bytearray:
         return dst
-    try:
-        mv = memoryview(dst)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidArgument(f"{name} must be a writable buffer or None, got {type(dst).__name__}") from None
-    if mv.readonly:
-        raise InvalidArgument(f"{name} must be a writable buffer, got a read-only {type(dst).__name__}")
-    if not mv.c_contiguous:
-        raise InvalidArgument(f"{name} must be a C-contiguous buffer")
-    return mv if mv.ndim == 1 and mv.format == "B" else mv.cast("B")
+    return byte_view(dst, name, writable=True)
 
 
 def _time_out(tfm: Transform, req: Request) -> None:

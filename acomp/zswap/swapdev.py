@@ -41,8 +41,9 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from acomp import PAGE_SIZE, AcompError, InvalidArgument, NoSpace
+from acomp.request import byte_view
 from acomp.zswap.stats import folio_key
-from acomp.zswap.zswap import Zswap, byte_view
+from acomp.zswap.zswap import Zswap
 
 if TYPE_CHECKING:
     from acomp.driver import BufferLike

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import acomp
 from acomp import PAGE_SIZE, AcompError, InvalidArgument
+from acomp.request import byte_view
 from acomp.zswap.compress import zswap_compress_folio, zswap_decompress
 from acomp.zswap.cpu import Cpus
 from acomp.zswap.pool import Compressor, TransformFactory, ZswapPool, ZswapPools
@@ -43,19 +44,6 @@ __all__ = ["WritebackTarget", "Zswap"]
 
 def _default_factory(compressor: Compressor) -> acomp.Transform:
     return acomp.alloc(compressor)
-
-
-def byte_view(buf: object, name: str) -> memoryview:
-    """A C-contiguous byte view of ``buf``; ``InvalidArgument`` naming ``name`` otherwise."""
-    try:
-        mv = memoryview(buf)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidArgument(f"{name} must be a bytes-like object, got {type(buf).__name__}") from None
-    if not mv.c_contiguous:
-        raise InvalidArgument(f"{name} must be a C-contiguous buffer (got a strided view)")
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
-    return mv
 
 
 def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:

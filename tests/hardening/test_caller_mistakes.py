@@ -124,7 +124,7 @@ def test_a_non_buffer_or_strided_result_is_refused_saying_what_is_accepted(retur
     [
         (lambda: acomp.Request(PAGE, memoryview(bytearray(8192))[::2]), "dst must be a C-contiguous buffer"),
         (lambda: acomp.Request(PAGE, b"read only"), "dst must be a writable buffer"),
-        (lambda: acomp.Request(PAGE, object()), "dst must be a writable buffer or None"),
+        (lambda: acomp.Request(PAGE, object()), "dst must be a writable buffer, got object"),
         (lambda: acomp.Request(PAGE, dlen=4096.0), r"dlen must be an int >= 0, got 4096\.0"),
         (lambda: acomp.Request(PAGE, dlen="4096"), "dlen must be an int"),
         (lambda: acomp.Request(PAGE, dlen=-1), "dlen must be an int >= 0"),
