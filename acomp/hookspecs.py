@@ -62,7 +62,9 @@ def acomp_register_commands(subparsers: argparse._SubParsersAction[Any]) -> None
     give it ``set_defaults(func=run)``, where ``run(args) -> int`` returns the
     exit status.  Raise :class:`acomp.AcompError` (or ``acomp.cli.CliError``)
     for a one-line error.  A plugin whose hook raises loses its commands, not
-    the CLI.
+    the CLI.  Commands build on the CLI's helpers for command authors:
+    :mod:`acomp.cli.output` (tables, JSON, progress bars, plots, ``CliError``),
+    :mod:`acomp.cli.corpus` and :mod:`acomp.cli.usemem` (``acomp seed`` does).
     """
 
 
