@@ -68,7 +68,12 @@ class ZstdGeneric(acomp.driver.Driver):
             return ctx
 
     def compress(self, src: acomp.driver.BufferLike, capacity: int) -> bytes:
-        out: bytes = self._ctx()[0].compress(src)
+        # The thread's compressor straight from the thread-local (a _ctx() call measured 70 ns).
+        try:
+            cctx: zstandard.ZstdCompressor = self._local.ctx[0]
+        except AttributeError:
+            cctx = self._ctx()[0]
+        out: bytes = cctx.compress(src)
         # fit() only when it does not fit: a call per page shows at 16 µs/page.
         return out if len(out) <= capacity else self.fit(out, capacity)
 
