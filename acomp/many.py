@@ -339,7 +339,7 @@ def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
     while the registry still resolves ``alg`` to the same driver and it is
     available; unhashable parameters get a fresh one each call.
     """
-    record = get_registry().lookup(alg)
+    registry = get_registry()
     if params:
         try:
             key: Any = (alg, tuple(sorted(params.items())))
@@ -349,19 +349,24 @@ def _transform(alg: str, params: dict[str, object]) -> tuple[Transform, bool]:
     else:
         key = alg
     try:
-        cache: dict[Any, Transform] = _local.tfms
+        cache: dict[Any, tuple[Transform, int]] = _local.tfms
     except AttributeError:
         cache = _local.tfms = {}
-    tfm = cache.get(key)
-    if tfm is not None and tfm.record is record and tfm.driver.available():
-        return tfm, False
+    hit = cache.get(key)
+    # The registry unchanged since: the name still resolves to this driver (no lookup, ~1 µs).
+    if hit is not None and hit[1] == registry.generation and hit[0].driver.available():
+        return hit[0], False
+    record = registry.lookup(alg)
+    if hit is not None and hit[0].record is record and hit[0].driver.available():
+        cache[key] = (hit[0], registry.generation)
+        return hit[0], False
     tfm = _alloc(alg, params)
-    old = cache.pop(key, None)
-    if old is not None:
-        old.close()
+    if hit is not None:
+        del cache[key]
+        hit[0].close()
     if len(cache) >= TRANSFORM_CACHE:
-        cache.pop(next(iter(cache))).close()
-    cache[key] = tfm
+        cache.pop(next(iter(cache)))[0].close()
+    cache[key] = (tfm, registry.generation)
     return tfm, False
 
 
@@ -370,10 +375,10 @@ def release_transforms() -> int:
 
     The next call allocates afresh.
     """
-    cache: dict[Any, Transform] = getattr(_local, "tfms", {})
+    cache: dict[Any, tuple[Transform, int]] = getattr(_local, "tfms", {})
     n = len(cache)
     while cache:
-        cache.popitem()[1].close()
+        cache.popitem()[1][0].close()
     return n
 
 

@@ -71,6 +71,9 @@ class Registry:
         self._lock = threading.RLock()
         self._records: dict[str, AlgorithmRecord] = {}
         self._seq = 0
+        #: Bumped by every change of the drivers registered: callers that cache a lookup
+        #: (the many-buffer calls' transforms) re-check only when it moved.
+        self.generation = 0
 
     # -- plugins -----------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class Registry:
                 self.pm.unregister(plugin)
             for driver_name in [d for d, r in self._records.items() if r.plugin == name]:
                 del self._records[driver_name]
+                self.generation += 1
 
     def plugin_names(self) -> list[str]:
         self._ensure_loaded()
@@ -203,6 +207,7 @@ class Registry:
             return
         self._seq += 1
         self._records[driver_cls.driver_name] = AlgorithmRecord.from_driver(driver_cls, plugin_name, self._seq)
+        self.generation += 1
 
     # -- queries -------------------------------------------------------------------
 
