@@ -106,12 +106,7 @@ class DeflateIaaDriver(Driver):
         if not sub.enabled and not sub.check_enabled():
             c.g[st.DISABLED_REJECTS] += 1
             raise core.disabled_error(op)
-        core_id = self._core(sub)
-        t = sub.wq_tables
-        if op == "compress" and t.global_[core_id]:
-            wq = t.global_wq_table_next_wq(core_id)
-        else:
-            wq = t.wq_table_next_wq(core_id)
+        wq = sub.wq_tables.next_wq(self._core(sub), op == "compress")
         d = core.alloc_desc(sub, c, wq)
         if isinstance(d, AcompError):
             raise d
@@ -346,12 +341,7 @@ class DeflateIaaDriver(Driver):
         if not sub.enabled and not sub.check_enabled():
             return False  # -ENODEV at once: the core's synchronous call raises it
         c = sub.stats.mine()
-        core_id = self._core(sub)
-        t = sub.wq_tables
-        if op == "compress" and t.global_[core_id]:
-            wq = t.global_wq_table_next_wq(core_id)
-        else:
-            wq = t.wq_table_next_wq(core_id)
+        wq = sub.wq_tables.next_wq(self._core(sub), op == "compress")
         d = core.alloc_desc(sub, c, wq)
         if isinstance(d, AcompError):
             done(d)

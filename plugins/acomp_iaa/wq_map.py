@@ -147,6 +147,10 @@ class WqTables:
         self._consec[core] += 1
         return wqs[self._gcur[core]]
 
+    def next_wq(self, core: int, compress: bool) -> IaaWq:
+        """The WQ one request of ``core`` goes to: a global WQ for compress when there are any."""
+        return self.global_wq_table_next_wq(core) if compress else self.wq_table_next_wq(core)
+
     def comp_wqs(self, core: int, n: int) -> list[IaaWq]:
         """WQs for ``n`` consecutive compress jobs (``iaa_comp_acompress`` per request)."""
         wqs = self.global_[core]
