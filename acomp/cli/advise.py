@@ -334,12 +334,14 @@ def plot(rows: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]], path
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
     colours = {rec["driver"]: f"C{i % 10}" for i, rec in enumerate(records)}
+    labelled: dict[str, int] = {}  # configurations of one driver share a footprint: stack their labels
     for r in rows:
         if r["sys_us_per_zswpout"] is None:
             continue
         x, y = r["sys_us_per_zswpout"], r["memory_bytes"] / _MIB
         left.scatter([x], [y], color=colours[r["driver"]], marker="s" if r["timing"] == "model" else "o")
-        left.annotate(r["configuration"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        k = labelled[r["driver"]] = labelled.get(r["driver"], -1) + 1
+        left.annotate(r["configuration"], (x, y), textcoords="offset points", xytext=(4, 4 + 10 * k), fontsize=8)
     left.set_xlabel("modelled sys µs per zswpout (lower is better)")
     left.set_ylabel("zswap pool + metadata, MiB (lower is better)")
     left.set_title("cost against footprint (square: timing model)", fontsize=9)
