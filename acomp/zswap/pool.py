@@ -62,10 +62,11 @@ class AcompCtx:
     cpu: int
     tfm: Transform
     #: ``nr_reqs`` compression requests, each with its ``PAGE_SIZE`` buffer as ``dst``
-    #: (kernel: ``acomp_ctx->reqs`` and ``->buffers``).
+    #: (kernel: ``acomp_ctx->reqs``).
     reqs: list[Request]
-    #: A view of each request's buffer, for the copy into zsmalloc without a new view per page.
-    views: list[memoryview]
+    #: Each request's ``dst`` (kernel: ``acomp_ctx->buffers``): ``buffers[i][:dlen]`` is the
+    #: one copy of a compressed page, the object zsmalloc keeps.
+    buffers: list[bytearray]
     #: The request loads decompress through (its ``dst`` is the caller's page).
     dreq: Request
     #: kernel: ``acomp_ctx->mutex``: held per page, or per batch when batching (v5).
@@ -85,9 +86,9 @@ def nr_reqs_for(tfm: Transform, batching: bool = True) -> int:
 
 def _create_ctx(cpu: int, tfm: Transform, batching: bool) -> AcompCtx:
     """kernel: ``zswap_cpu_comp_prepare``."""
-    reqs = [Request(b"", bytearray(PAGE_SIZE)) for _ in range(nr_reqs_for(tfm, batching))]
-    views = [memoryview(r.dst) for r in reqs]
-    return AcompCtx(cpu=cpu, tfm=tfm, reqs=reqs, views=views, dreq=Request(b"", None))
+    buffers = [bytearray(PAGE_SIZE) for _ in range(nr_reqs_for(tfm, batching))]
+    reqs = [Request(b"", buf) for buf in buffers]
+    return AcompCtx(cpu=cpu, tfm=tfm, reqs=reqs, buffers=buffers, dreq=Request(b"", None))
 
 
 class ZswapPool:
