@@ -263,15 +263,19 @@ class ZswapPools:
         pool = self.list[0]
         if not pool.usable():
             self.failover(pool)
-        with self.lock:
-            pool = self.list[0]
-            pool.refs += 1
+        lock = self.lock
+        lock.acquire()  # once a folio: acquire/release, not ``with`` (76 vs 165 ns)
+        pool = self.list[0]
+        pool.refs += 1
+        lock.release()
         return pool
 
     def put(self, pool: ZswapPool) -> None:
         """A store is done with ``pool`` (kernel: ``zswap_pool_put``)."""
-        with self.lock:
-            pool.refs -= 1
+        lock = self.lock
+        lock.acquire()
+        pool.refs -= 1
+        lock.release()
         if pool is not self.list[0]:
             self.maybe_destroy(pool)
 
@@ -325,7 +329,10 @@ class ZswapPools:
 
     def total_pages(self) -> int:
         """Pages held by every pool's allocator (kernel: ``zswap_total_pages``)."""
-        return sum(p.zs.total_pages for p in self.list)
+        pools = self.list
+        if len(pools) == 1:  # every store asks: no generator for the usual single pool
+            return pools[0].zs.total_pages
+        return sum(p.zs.total_pages for p in pools)
 
     def close(self) -> None:
         """Shut every pool down: transforms released, zspages freed (the pools stay listed for stats)."""
