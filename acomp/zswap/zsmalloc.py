@@ -150,6 +150,7 @@ class ZsSizeClass:
         "index",
         "lists",
         "lock",
+        "nr_objs",
         "nr_zspages",
         "objs",
         "objs_per_zspage",
@@ -198,12 +199,10 @@ class ZsSizeClass:
         #: handle index -> the object's bytes (None: free).
         self.data: list[bytearray | None] = []
         self.free_handles: list[int] = []
+        #: Objects allocated (kernel: the class's ``OBJ_USED`` statistic); one int, so a
+        #: reader without the lock (``ZsPool.nr_objs``, ``can_compact``) sees a consistent count.
+        self.nr_objs = 0
         self.nr_zspages = 0
-
-    @property
-    def nr_objs(self) -> int:
-        """Objects allocated: handles in use (kernel: the class's ``OBJ_USED`` statistic)."""
-        return len(self.objs) - len(self.free_handles)
 
     @property
     def fullness(self) -> list[int]:
@@ -318,6 +317,7 @@ class ZsPool:
             slot = free.pop()
             if not free:
                 cls.cur = -1  # full: find_get_zspage looks again (it stays listed until settled)
+            cls.nr_objs += 1
             handles = cls.free_handles
             if handles:
                 idx = handles.pop()
@@ -362,6 +362,7 @@ class ZsPool:
             objs[idx] = 0
             cls.data[idx] = None
             cls.free_handles.append(idx)
+            cls.nr_objs -= 1
             zid = loc >> _SLOT_BITS
             free: list[int] = cls.free[zid]  # type: ignore[assignment]
             gof = cls.group_of_free
@@ -552,6 +553,7 @@ class ZsPool:
                 cls.objs = array("Q")
                 cls.data = []
                 cls.free_handles.clear()
+                cls.nr_objs = 0
 
     # -- accounting --------------------------------------------------------------------
 
