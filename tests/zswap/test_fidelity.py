@@ -101,7 +101,7 @@ def test_one_context_per_cpu_allocated_with_the_pool() -> None:
 
 
 class RecordingLock:
-    """A lock that tells who had to wait for it."""
+    """A lock that tells who had to wait for it (taken with ``with`` or ``acquire()``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -109,17 +109,20 @@ class RecordingLock:
         self.cond = threading.Condition()
 
     def __enter__(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            with self.cond:
-                self.waited.append(threading.current_thread().name)
-                self.cond.notify_all()
-            self._lock.acquire()
+        self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
 
     def acquire(self, blocking: bool = True) -> bool:
-        return self._lock.acquire(blocking)
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        with self.cond:
+            self.waited.append(threading.current_thread().name)
+            self.cond.notify_all()
+        return self._lock.acquire()
 
     def release(self) -> None:
         self._lock.release()
