@@ -86,7 +86,11 @@ class ZstdGeneric(acomp.driver.Driver):
             raise acomp.NoSpace(f"zstd frame holds {size} bytes, dst capacity is {capacity}")
         if size > 0:  # (0: maybe a skippable frame, which the library decodes as if nothing followed)
             try:
-                out: bytes = self._ctx()[1].decompress(src, allow_extra_data=False)
+                dctx: zstandard.ZstdDecompressor = self._local.ctx[1]
+            except AttributeError:
+                dctx = self._ctx()[1]
+            try:
+                out: bytes = dctx.decompress(src, allow_extra_data=False)
             except zstandard.ZstdError:
                 pass  # more frames, or a corrupt one: the walk decodes them or says which
             else:
