@@ -121,94 +121,60 @@ class Transform:
         nothing: check each request's ``err``.  A request with ``unit_size``
         is segmented and returns the number of units that succeeded.
         """
-        # The per-page path, inlined here and in decompress(): zswap and every one-page call pay
-        # for each line (measured: a call level and a bytearray slice cost 60 and 120 ns a page).
-        src, dst = req.src, req.dst
-        ts = type(src)
-        if (
-            (
-                ts is bytes
-                or ts is bytearray
-                or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
-            )
-            and (
-                type(dst) is bytearray
-                or (
-                    isinstance(dst, memoryview)
-                    and dst.ndim == 1
-                    and dst.format == "B"
-                    and dst.c_contiguous
-                    and not dst.readonly
-                )
-            )
-            and req._chain is None
-            and not req.unit_size
-        ):
-            cap = len(dst)  # 1-D byte buffers: len() is the byte length
-            if len(src) <= MAX_SRC_SIZE:
-                try:
-                    out = self._comp.one(src, cap)
-                except Exception as exc:
-                    return self._finish_one(req, self._comp, self._raised(exc, "compress"), cap, dst)
-                if type(out) is bytes and len(out) <= cap:
-                    n = len(out)
-                    memoryview(dst)[:n] = out
-                    req.dlen = n
-                    req.err = None
-                    if req._state != PENDING:
-                        req._state = DONE
-                    return n
-                return self._finish_one(req, self._comp, out, cap, dst)
-        return self._one(req, self._comp)
+        if req._chain is None and not req.unit_size:
+            return self._single(req, self._comp)
+        return self._compound(req, self._comp)
 
     def decompress(self, req: Request) -> int:
         """Decompress synchronously; as :meth:`compress`."""
-        src, dst = req.src, req.dst
-        ts = type(src)
-        if (
-            (
-                ts is bytes
-                or ts is bytearray
-                or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
-            )
-            and (
-                type(dst) is bytearray
-                or (
-                    isinstance(dst, memoryview)
-                    and dst.ndim == 1
-                    and dst.format == "B"
-                    and dst.c_contiguous
-                    and not dst.readonly
-                )
-            )
-            and req._chain is None
-            and not req.unit_size
-        ):
-            cap = len(dst)  # 1-D byte buffers: len() is the byte length
-            if len(src) <= MAX_SRC_SIZE:
-                try:
-                    out = self._decomp.one(src, cap)
-                except Exception as exc:
-                    return self._finish_one(req, self._decomp, self._raised(exc, "decompress"), cap, dst)
-                if type(out) is bytes and len(out) <= cap:
-                    n = len(out)
-                    memoryview(dst)[:n] = out
-                    req.dlen = n
-                    req.err = None
-                    if req._state != PENDING:
-                        req._state = DONE
-                    return n
-                return self._finish_one(req, self._decomp, out, cap, dst)
-        return self._one(req, self._decomp)
+        if req._chain is None and not req.unit_size:
+            return self._single(req, self._decomp)
+        return self._compound(req, self._decomp)
 
     def _one(self, req: Request, path: _Path) -> int:
-        """One request (or chain, or segmented request) through ``path``; the general form of compress()."""
+        """One request (or chain, or segmented request) through ``path``."""
         if req._chain is not None or req.unit_size:
             return self._compound(req, path)
         return self._single(req, path)
 
     def _single(self, req: Request, path: _Path) -> int:
-        """Exactly this request through the driver's one-buffer op (a chain's head too)."""
+        """Exactly this request through the driver's one-buffer op: the per-page path.
+
+        zswap, chains, batches of one and every one-page call come through here:
+        plain byte buffers (bytes, bytearray, a 1-D byte view) take no view and
+        no check beyond their types; anything else is prepared first.
+        """
+        src, dst = req.src, req.dst
+        ts = type(src)
+        if (
+            ts is bytes
+            or ts is bytearray
+            or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
+        ) and (
+            type(dst) is bytearray
+            or (
+                isinstance(dst, memoryview)
+                and dst.ndim == 1
+                and dst.format == "B"
+                and dst.c_contiguous
+                and not dst.readonly
+            )
+        ):
+            cap = len(dst)  # 1-D byte buffers: len() is the byte length
+            if len(src) <= MAX_SRC_SIZE:
+                try:
+                    out = path.one(src, cap)
+                except Exception as exc:
+                    return self._finish_one(req, path, self._raised(exc, path.op), cap, dst)
+                if type(out) is bytes and len(out) <= cap:
+                    n = len(out)
+                    memoryview(dst)[:n] = out  # a bytearray slice assignment costs twice as much
+                    req.dlen = n
+                    req.err = None
+                    if req._state != PENDING:
+                        req._state = DONE
+                    return n
+                return self._finish_one(req, path, out, cap, dst)
         try:
             src, cap, view = self._prepare(req, path)
         except AcompError as exc:
@@ -367,7 +333,7 @@ class Transform:
         return self._batch(reqs, self._decomp)
 
     def _batch(self, reqs: Sequence[Request], path: _Path) -> bool:
-        if not isinstance(reqs, Sequence) or isinstance(reqs, (str, bytes, bytearray)):
+        if type(reqs) is not list and (not isinstance(reqs, Sequence) or isinstance(reqs, (str, bytes, bytearray))):
             raise InvalidArgument(f"reqs must be a sequence of acomp.Request, got {type(reqs).__name__}")
         n = len(reqs)
         if n > self.batch_size:
