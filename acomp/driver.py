@@ -24,6 +24,7 @@ from acomp.errors import AcompError, AcompPluginWarning, InvalidArgument, NoSpac
 from acomp.hookspecs import hookimpl
 from acomp.lib import inflate_bounded
 from acomp.request import BufferLike
+from acomp.workers import report_unraisable
 
 if TYPE_CHECKING:
     from acomp.request import Request
@@ -42,6 +43,7 @@ __all__ = [
     "hookimpl",
     "inflate_bounded",
     "register_plugin",
+    "report_unraisable",
     "unregister_plugin",
 ]
 

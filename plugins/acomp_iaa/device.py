@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from acomp.driver import report_unraisable
 from acomp.errors import InvalidData, OutputOverflow
 from acomp_iaa.fixed import deflate_fixed, inflate_bounded
 
@@ -211,7 +212,7 @@ class IaaDevice:
     def submit(self, descs: list[Descriptor], notify: bool = True) -> None:
         """Queue OWNED descriptors on their WQs (``idxd_submit_desc``), waking the engines."""
         with self._lock:
-            if not self._threads and not self._stopping:
+            if not self._stopping and not self._alive_locked():
                 self._start_locked()
             for d in descs:
                 d.state = QUEUED
@@ -223,7 +224,7 @@ class IaaDevice:
         """Wake an engine if anything is queued (a submitter is waiting for a descriptor)."""
         with self._lock:
             if any(self._queues):
-                if not self._threads and not self._stopping:
+                if not self._stopping and not self._alive_locked():
                     self._start_locked()
                 self._work.notify()
 
@@ -274,8 +275,16 @@ class IaaDevice:
 
     # -- engines ------------------------------------------------------------------------
 
+    def _alive_locked(self) -> bool:
+        """All engine threads running; a dead one is dropped, so the next start replaces it."""
+        alive = [t for t in self._threads if t.is_alive()]
+        if len(alive) == len(self._threads) == self._n_threads:
+            return True
+        self._threads = alive
+        return False
+
     def _start_locked(self) -> None:
-        for k in range(self._n_threads):
+        for k in range(len(self._threads), self._n_threads):
             t = threading.Thread(target=self._engine, name=f"iaa{self.id}-engine{k}", daemon=True)
             self._threads.append(t)
             t.start()
@@ -304,7 +313,7 @@ class IaaDevice:
                     d = self._take_locked()
             try:
                 execute(d, self.codec)
-            except Exception:  # an engine must never die: report a device error
+            except BaseException:  # an engine must never die: report a device error
                 d.status = INVALID
             self._finish(d)
 
@@ -320,8 +329,8 @@ class IaaDevice:
         elif cb is not None:
             try:
                 cb(d)
-            except Exception:  # a completion handler's bug must not kill the engine
-                pass
+            except BaseException as exc:  # a completion handler's bug must not kill the engine
+                report_unraisable("acomp_iaa: a completion handler raised; ignored", exc, d)
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop the engine threads; True when all of them ended.
