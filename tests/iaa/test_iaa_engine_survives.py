@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 import threading
 
+import acomp_iaa
 import pytest
 
 import acomp
-import acomp_iaa
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
