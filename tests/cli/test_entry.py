@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 from acomp_cli_helpers import run_process
@@ -41,6 +43,10 @@ def test_console_script() -> None:
 
 def test_broken_pipe_is_quiet() -> None:
     r = subprocess.run(
-        "python -m acomp list --proc | head -1", shell=True, capture_output=True, timeout=60, check=False
+        f"{shlex.quote(sys.executable)} -m acomp list --proc | head -1",  # this interpreter, not PATH's
+        shell=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert b"Traceback" not in r.stderr
