@@ -47,10 +47,15 @@ def test_a_dead_engine_is_replaced(real_pages: list[bytes]) -> None:
     dead.start()
     dead.join()
     with dev._lock:
-        dev._threads = [dead] * len(dev._threads)  # as if every engine had died
-    for page in real_pages[1:9]:
-        req = acomp.Request(page, bytearray(8192), flags=acomp.RequestFlags.POLL)
-        assert tfm.submit(req) == errno.EINPROGRESS
-        assert req.wait(10), "no engine ran the descriptor"
-        assert req.err is None
-    assert all(t.is_alive() for t in dev._threads)
+        engines = dev._threads
+        dev._threads = [dead] * len(engines)  # as if every engine had died
+    try:
+        for page in real_pages[1:9]:
+            req = acomp.Request(page, bytearray(8192), flags=acomp.RequestFlags.POLL)
+            assert tfm.submit(req) == errno.EINPROGRESS
+            assert req.wait(10), "no engine ran the descriptor"
+            assert req.err is None
+        assert all(t.is_alive() for t in dev._threads)
+    finally:
+        with dev._lock:  # the hidden originals still run: give them back, so the reset stops them
+            dev._threads.extend(engines)
