@@ -1,7 +1,7 @@
 """Many buffers (issue 16): acomp's many-buffer calls against what a Python user would do instead.
 
 Prints two tables from one run on ``--pages`` 4 KiB corpus pages (default
-2048; real files, see :mod:`acomp.corpus`):
+2048; real files, see :mod:`acomp.cli.corpus`):
 
 1. the speed table of issue 16 (every row, from :mod:`acomp.cli.speed_table`);
 2. the peers: per operation (zstd compress, zstd decompress, lz4 compress),
