@@ -146,6 +146,7 @@ class Transform:
         """
         src, dst = req.src, req.dst
         ts = type(src)
+        # _plain(src, dst), written out: the call costs 3 % of an lz4 page (measured interleaved).
         if (
             ts is bytes
             or ts is bytearray
@@ -264,7 +265,7 @@ class Transform:
             return None, 0, err
         if view is None:
             return out, n, None
-        view[:n] = out
+        memoryview(view)[:n] = out  # a bytearray slice assignment costs twice as much
         return view, n, None
 
     def _store(self, req: Request, res: Result, cap: int, view: Any) -> bool:
@@ -302,6 +303,11 @@ class Transform:
         valid: list[tuple[Request, int, Any]] = []
         srcs: list[Any] = []
         for r in reqs:
+            src, dst = r.src, r.dst
+            if _plain(src, dst) and len(src) <= MAX_SRC_SIZE:  # as _single: no view, no check
+                valid.append((r, len(dst), dst))
+                srcs.append(src)
+                continue
             try:
                 src, cap, view = self._prepare(r, path)
             except AcompError as exc:
@@ -313,7 +319,15 @@ class Transform:
         if valid:
             results = self._run_hook(path, srcs, [cap for _, cap, _ in valid])
             for (r, cap, view), res in zip(valid, results):
-                ok = self._store(r, res, cap, view) and ok
+                if type(res) is bytes and view is not None and len(res) <= cap:  # _store's common case
+                    n = len(res)
+                    memoryview(view)[:n] = res
+                    r.dlen = n
+                    r.err = None
+                    if r._state != PENDING:
+                        r._state = DONE
+                else:
+                    ok = self._store(r, res, cap, view) and ok
         return ok
 
     # -- batches (the seed's v5: crypto_acomp_batch_compress / crypto_acomp_batch_decompress) -------
@@ -617,6 +631,25 @@ class Transform:
 
 
 _ACCEPTED = "accepted: bytes, bytearray, or any C-contiguous buffer"
+
+
+def _plain(src: object, dst: object) -> bool:
+    """Both 1-D byte buffers, ``dst`` writable: a request the driver can take without a view or a check."""
+    ts = type(src)
+    return (
+        ts is bytes
+        or ts is bytearray
+        or (isinstance(src, memoryview) and src.ndim == 1 and src.format == "B" and src.c_contiguous)
+    ) and (
+        type(dst) is bytearray
+        or (
+            isinstance(dst, memoryview)
+            and dst.ndim == 1
+            and dst.format == "B"
+            and dst.c_contiguous
+            and not dst.readonly
+        )
+    )
 
 
 def _src_bytes(src: object, name: str) -> BufferLike:
