@@ -202,3 +202,36 @@ def test_batch_with_bad_arguments_fails_only_those_requests(registry: Registry) 
     assert good[0].err is None and good[1].err is None
     assert isinstance(bad_dst.err, acomp.InvalidArgument) and "dst must be a writable buffer" in str(bad_dst.err)
     assert isinstance(bad_src.err, acomp.InvalidArgument) and "src must be a bytes-like" in str(bad_src.err)
+
+
+def test_batch_buffer_kinds_match_one_by_one(registry: Registry) -> None:
+    """Plain buffers take the batch path's fast pass, others the checked one: the same outcome."""
+    tfm = acomp.alloc("testz-batch")
+    pages = [_page(i) for i in range(4)]
+    want = [acomp.compress(p, "testz-batch") for p in pages]
+    big = bytearray(3 * 8192)
+    kinds = [
+        (pages[0], bytearray(8192)),  # bytes into a bytearray: the fast pass
+        (memoryview(bytearray(pages[1])), memoryview(big)[8192:16384]),  # byte views: the fast pass
+        (memoryview(pages[2]).cast("B", (len(pages[2]),)), memoryview(bytearray(8192)).cast("Q")),  # typed dst
+        (bytearray(pages[3]), None),  # allocated output
+    ]
+    reqs = [acomp.Request(src, dst) for src, dst in kinds]
+    assert tfm.batch_compress(reqs) is True
+    for i, r in enumerate(reqs):
+        assert r.err is None, (i, r.err)
+        assert r.dlen == len(want[i]), i
+        assert bytes(memoryview(r.dst).cast("B")[: r.dlen]) == want[i], i
+    assert bytes(big[8192 : 8192 + reqs[1].dlen]) == want[1]
+    assert not any(big[:8192]) and not any(big[8192 + reqs[1].dlen :])
+
+
+def test_batch_result_that_does_not_fit_fails_alone(registry: Registry) -> None:
+    """A plain request whose dst is too small fails alone (ENOSPC); the other gets its output."""
+    tfm = acomp.alloc("testz-batch")
+    page = _page(7)
+    out = acomp.compress(page, "testz-batch")
+    reqs = [acomp.Request(page, bytearray(8192)), acomp.Request(page, bytearray(len(out) - 1))]
+    assert tfm.batch_compress(reqs) is False
+    assert reqs[0].err is None and bytes(reqs[0].dst[: reqs[0].dlen]) == out
+    assert reqs[1].err is not None and reqs[1].err.errno == errno.ENOSPC and reqs[1].dlen == 0
