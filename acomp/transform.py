@@ -319,15 +319,7 @@ class Transform:
         if valid:
             results = self._run_hook(path, srcs, [cap for _, cap, _ in valid])
             for (r, cap, view), res in zip(valid, results):
-                if type(res) is bytes and view is not None and len(res) <= cap:  # _store's common case
-                    n = len(res)
-                    memoryview(view)[:n] = res
-                    r.dlen = n
-                    r.err = None
-                    if r._state != PENDING:
-                        r._state = DONE
-                else:
-                    ok = self._store(r, res, cap, view) and ok
+                ok = self._store(r, res, cap, view) and ok
         return ok
 
     # -- batches (the seed's v5: crypto_acomp_batch_compress / crypto_acomp_batch_decompress) -------
