@@ -208,7 +208,10 @@ class Transform:
 
     def _prepare(self, req: Request, path: _Path) -> tuple[Any, int, Any]:
         """A request's (src as the driver gets it, dst capacity, dst byte view or None); caller mistakes raise."""
-        src = _src_bytes(req.src, "src")
+        src, dst = req.src, req.dst
+        if _plain(src, dst) and len(src) <= MAX_SRC_SIZE:  # 1-D byte buffers: no view, no check
+            return src, len(dst), dst
+        src = _src_bytes(src, "src")
         n = len(src)
         if n > MAX_SRC_SIZE:
             raise InvalidArgument(f"src of {n} bytes exceeds MAX_SRC_SIZE ({MAX_SRC_SIZE})")
@@ -303,11 +306,6 @@ class Transform:
         valid: list[tuple[Request, int, Any]] = []
         srcs: list[Any] = []
         for r in reqs:
-            src, dst = r.src, r.dst
-            if _plain(src, dst) and len(src) <= MAX_SRC_SIZE:  # as _single: no view, no check
-                valid.append((r, len(dst), dst))
-                srcs.append(src)
-                continue
             try:
                 src, cap, view = self._prepare(r, path)
             except AcompError as exc:
