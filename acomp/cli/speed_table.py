@@ -43,7 +43,7 @@ import attrs
 import acomp
 from acomp.request import PAGE_SIZE
 
-__all__ = ["SpeedRow", "interleaved", "render", "speed_table"]
+__all__ = ["SpeedRow", "interleaved", "render", "speed_table", "zswap_pages"]
 
 Progress = Callable[[str], None]
 
@@ -227,17 +227,25 @@ def _per_page_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
     import lz4.block
     import zstandard
 
-    raw: dict[str, Callable[[bytes], object]] = {
-        "zstd": zstandard.ZstdCompressor(level=3).compress,
-        "lz4": lambda p: lz4.block.compress(p, store_size=False),
-    }
+    zstd_compress = zstandard.ZstdCompressor(level=3).compress
+    lz4_compress = lz4.block.compress
+
+    def zstd_raw() -> None:
+        for p in pages:
+            zstd_compress(p)
+
+    def lz4_raw() -> None:
+        for p in pages:
+            lz4_compress(p, store_size=False)
+
+    raw: dict[str, Callable[[], object]] = {"zstd": zstd_raw, "lz4": lz4_raw}
     tfms = {alg: acomp.alloc(alg) for alg in raw}
     try:
         fns: dict[str, Callable[[], object]] = {}
         for alg, tfm in tfms.items():
             dst = bytearray(tfm.driver.compress_bound(PAGE_SIZE))
             fns[f"{alg} ours"] = _per_page(tfm, pages, dst)
-            fns[f"{alg} raw"] = _raw_loop(raw[alg], pages)
+            fns[f"{alg} raw"] = raw[alg]
         t = interleaved(fns, repeat)
     finally:
         for tfm in tfms.values():
@@ -263,10 +271,6 @@ def _per_page(tfm: acomp.Transform, pages: list[bytes], dst: bytearray) -> Calla
     return run
 
 
-def _raw_loop(fn: Callable[[bytes], object], items: list[bytes]) -> Callable[[], object]:
-    return lambda: [fn(p) for p in items]
-
-
 def _iaa_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
     paths = ("deflate-iaa batch of 8", "deflate-iaa one page (sync)")
     ref = "isal_zlib level 0, Z_FIXED, 4 KiB window, per page"
@@ -279,12 +283,14 @@ def _iaa_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
     except acomp.AcompError as exc:
         return [SpeedRow(p, None, ref, None, note=f"skipped: {exc}") for p in paths]
 
-    def raw(p: bytes) -> bytes:
-        c = isal_zlib.compressobj(0, isal_zlib.DEFLATED, -12, 8, isal_zlib.Z_FIXED)
-        out: bytes = c.compress(p) + c.flush()
-        return out
-
     n = len(pages) - len(pages) % 8
+    compressobj, deflated, z_fixed = isal_zlib.compressobj, isal_zlib.DEFLATED, isal_zlib.Z_FIXED
+
+    def raw() -> None:
+        for p in pages[:n]:
+            c = compressobj(0, deflated, -12, 8, z_fixed)
+            c.compress(p) + c.flush()
+
     cap = tfm.driver.compress_bound(PAGE_SIZE)
     reqs = [acomp.Request(b"", bytearray(cap)) for _ in range(8)]
     one = acomp.Request(b"", bytearray(cap))
@@ -304,10 +310,29 @@ def _iaa_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
     try:
         if step < 8:
             return [SpeedRow(p, None, ref, None, note=f"skipped: batch_size is {step}") for p in paths]
-        t = interleaved({"batch": batches, "one": single, "raw": _raw_loop(raw, pages[:n])}, repeat)
+        t = interleaved({"batch": batches, "one": single, "raw": raw}, repeat)
     finally:
         tfm.close()
     return [SpeedRow(paths[0], t["batch"] / t["raw"], ref, 1.30), SpeedRow(paths[1], t["one"] / t["raw"], ref, 1.60)]
+
+
+def zswap_pages(pages: Sequence[bytes]) -> list[bytes]:
+    """The pages the zswap rows store, a multiple of 16 (one folio): not zero (the swap layer's
+    zero map takes those), and below a page under both zstd and lz4 (v5 sends a folio with a
+    page that is not to the swap device)."""
+    import lz4.block
+    import zstandard
+
+    zero = bytes(PAGE_SIZE)
+    cctx = zstandard.ZstdCompressor(level=3)
+    work = [
+        p
+        for p in pages
+        if p != zero
+        and len(cctx.compress(p)) < PAGE_SIZE
+        and len(lz4.block.compress(p, store_size=False)) < PAGE_SIZE
+    ]
+    return work[: len(work) - len(work) % 16]
 
 
 def _zswap_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
@@ -316,25 +341,21 @@ def _zswap_rows(pages: list[bytes], repeat: int) -> list[SpeedRow]:
 
     from acomp.zswap import Zswap
 
-    zero = bytes(PAGE_SIZE)
     cctx, dctx = zstandard.ZstdCompressor(level=3), zstandard.ZstdDecompressor()
-    # Pages zswap stores: not zero (the swap layer's zero map), and compressible below a page by
-    # both codecs (v5 sends a folio with one that is not to the swap device).
-    work = [
-        p
-        for p in pages
-        if p != zero
-        and len(cctx.compress(p)) < PAGE_SIZE
-        and len(lz4.block.compress(p, store_size=False)) < PAGE_SIZE
-    ]
-    work = work[: len(work) - len(work) % 16]
+    work = zswap_pages(pages)
     folios = [b"".join(work[i : i + 16]) for i in range(0, len(work), 16)]
-    raw: dict[str, Callable[[], object]] = {
-        "zstd": lambda: [dctx.decompress(cctx.compress(p)) for p in work],
-        "lz4": lambda: [
-            lz4.block.decompress(lz4.block.compress(p, store_size=False), uncompressed_size=PAGE_SIZE) for p in work
-        ],
-    }
+    zstd_compress, zstd_decompress = cctx.compress, dctx.decompress
+    lz4_compress, lz4_decompress = lz4.block.compress, lz4.block.decompress
+
+    def zstd_raw() -> None:
+        for p in work:
+            zstd_decompress(zstd_compress(p))
+
+    def lz4_raw() -> None:
+        for p in work:
+            lz4_decompress(lz4_compress(p, store_size=False), uncompressed_size=PAGE_SIZE)
+
+    raw: dict[str, Callable[[], object]] = {"zstd": zstd_raw, "lz4": lz4_raw}
     fns: dict[str, Callable[[], object]] = {}
     caches: list[Any] = []
     for alg in raw:
