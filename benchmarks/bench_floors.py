@@ -57,7 +57,7 @@ import zstandard
 import acomp
 from acomp import PAGE_SIZE
 from acomp.cli.corpus import build_corpus
-from acomp.cli.speed_table import interleaved, zswap_pages
+from acomp.cli.speed_table import interleaved, raw_compress_loops, raw_round_trip_loops, zswap_pages
 from acomp.zswap import Zswap
 
 FOLIO_PAGES = 16
@@ -206,18 +206,7 @@ def _zswap_rows(pages: list[bytes], repeat: int) -> list[Row]:
     lz4_comp = functools.partial(lz4.block.compress, store_size=False)
     lz4_decomp = functools.partial(lz4.block.decompress, uncompressed_size=PAGE_SIZE)
     # The reference is the speed table's: the library called directly (a partial adds a call).
-    zstd_compress, zstd_decompress = cctx.compress, dctx.decompress
-    lz4_compress, lz4_decompress = lz4.block.compress, lz4.block.decompress
-
-    def zstd_raw() -> None:
-        for p in work:
-            zstd_decompress(zstd_compress(p))
-
-    def lz4_raw() -> None:
-        for p in work:
-            lz4_decompress(lz4_compress(p, store_size=False), uncompressed_size=PAGE_SIZE)
-
-    raw: dict[str, Callable[[], object]] = {"zstd": zstd_raw, "lz4": lz4_raw}
+    raw = raw_round_trip_loops(work)
     codecs: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], bytes]]] = {
         "zstd": (cctx.compress, dctx.decompress),
         "lz4": (lz4_comp, lz4_decomp),
@@ -267,17 +256,8 @@ def _per_page_rows(pages: list[bytes], repeat: int) -> list[Row]:
     zstd_compress = zstandard.ZstdCompressor(level=3).compress
     lz4_compress = lz4.block.compress
     Request = acomp.Request
-    fns: dict[str, Callable[[], object]] = {}
     tfms = {alg: acomp.alloc(alg) for alg in ("zstd", "lz4")}
-
-    def zstd_raw() -> None:
-        for p in pages:
-            zstd_compress(p)
-
-    def lz4_raw() -> None:
-        for p in pages:
-            lz4_compress(p, store_size=False)
-
+    raw = raw_compress_loops(pages)
     dst = bytearray(PAGE_SIZE + 512)
 
     def zstd_skeleton() -> None:
@@ -308,11 +288,11 @@ def _per_page_rows(pages: list[bytes], repeat: int) -> list[Row]:
 
         return run
 
-    fns = {
-        "zstd raw": zstd_raw,
+    fns: dict[str, Callable[[], object]] = {
+        "zstd raw": raw["zstd"],
         "zstd skeleton": zstd_skeleton,
         "zstd ours": ours(tfms["zstd"]),
-        "lz4 raw": lz4_raw,
+        "lz4 raw": raw["lz4"],
         "lz4 skeleton": lz4_skeleton,
         "lz4 ours": ours(tfms["lz4"]),
     }
@@ -346,7 +326,7 @@ def _eight_rows(pages: list[bytes], repeat: int) -> list[Row]:
 
     def one_call(srcs: Sequence[bytes]) -> list[Any]:
         if not set(map(type, srcs)) <= flat or len(set(map(len, srcs))) != 1:
-            raise NotImplementedError  # the corpus's pages never come here
+            raise RuntimeError("the skeleton takes only bytes sources of one size (the corpus has no other)")
         cap = bound(len(srcs[0]))
         out: list[Any] = []
         for s in srcs:
@@ -355,7 +335,7 @@ def _eight_rows(pages: list[bytes], repeat: int) -> list[Row]:
             except Exception as exc:
                 out.append(exc)
         if set(map(type, out)) != flat or max(map(len, out)) > cap:
-            raise NotImplementedError  # nor here
+            raise RuntimeError("an output that is not bytes within its bound (lz4 never returns one)")
         return out
 
     t = interleaved(
