@@ -224,15 +224,7 @@ def _zswap_rows(pages: list[bytes], repeat: int) -> list[Row]:
     finally:
         for z in caches:
             z.close()
-    return [
-        _row(
-            f"zswap store + load, {alg}",
-            goal,
-            {k.split(" ", 1)[1]: v for k, v in t.items() if k.startswith(alg + " ")},
-            "raw compress + decompress per page",
-        )
-        for alg, goal in (("zstd", 1.25), ("lz4", 1.45))
-    ]
+    return _alg_rows("zswap store + load, {}", {"zstd": 1.25, "lz4": 1.45}, t, "raw compress + decompress per page")
 
 
 def _zswap_store_load(z: Zswap, folios: list[bytes], n: int) -> Callable[[], None]:
@@ -301,15 +293,7 @@ def _per_page_rows(pages: list[bytes], repeat: int) -> list[Row]:
     finally:
         for tfm in tfms.values():
             tfm.close()
-    return [
-        _row(
-            f"one tfm.compress(Request), {alg}",
-            goal,
-            {k.split(" ", 1)[1]: v for k, v in t.items() if k.startswith(alg + " ")},
-            "the raw call per page",
-        )
-        for alg, goal in (("zstd", 1.05), ("lz4", 1.12))
-    ]
+    return _alg_rows("one tfm.compress(Request), {}", {"zstd": 1.05, "lz4": 1.12}, t, "the raw call per page")
 
 
 # -- a many-buffer call of 8 pages ----------------------------------------------------------
@@ -360,6 +344,15 @@ def _row(path: str, goal: float, t: dict[str, float], reference: str) -> Row:
         "reference": reference,
         **{k: t[k] / ref for k in ("codec", "skeleton", "ours") if k in t},
     }
+
+
+def _alg_rows(path: str, goals: dict[str, float], t: dict[str, float], reference: str) -> list[Row]:
+    """One row per algorithm from timings named ``"<alg> raw"``, ``"<alg> skeleton"``, ``"<alg> ours"``."""
+    rows = []
+    for alg, goal in goals.items():
+        mine = {k.split(" ", 1)[1]: v for k, v in t.items() if k.startswith(alg + " ")}
+        rows.append(_row(path.format(alg), goal, mine, reference))
+    return rows
 
 
 def render(rows: Sequence[Row]) -> str:
