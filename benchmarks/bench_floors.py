@@ -57,7 +57,13 @@ import zstandard
 import acomp
 from acomp import PAGE_SIZE
 from acomp.cli.corpus import build_corpus
-from acomp.cli.speed_table import interleaved, raw_compress_loops, raw_round_trip_loops, zswap_pages
+from acomp.cli.speed_table import (
+    interleaved,
+    raw_compress_loops,
+    raw_isal_loop,
+    raw_round_trip_loops,
+    zswap_pages,
+)
 from acomp.zswap import Zswap
 
 FOLIO_PAGES = 16
@@ -80,7 +86,6 @@ class _Desc:
 def _iaa_rows(pages: list[bytes], repeat: int) -> list[Row]:
     try:
         from acomp_iaa.fixed import HAVE_ISAL, deflate_fixed  # the device's codec, as bench_iaa.py uses it
-        from isal import isal_zlib
     except ImportError:
         return []
     if not HAVE_ISAL:
@@ -138,17 +143,12 @@ def _iaa_rows(pages: list[bytes], repeat: int) -> list[Row]:
                 r.src = pages[i + j]
             tfm.batch_compress(reqs)
 
-    def raw() -> None:
-        for p in pages[:n]:
-            c = isal_zlib.compressobj(0, isal_zlib.DEFLATED, -12, 8, isal_zlib.Z_FIXED)
-            c.compress(p) + c.flush()
-
     def codec() -> None:
         for p in pages[:n]:
             deflate_fixed(p, "isal")
 
     try:
-        t = interleaved({"raw": raw, "codec": codec, "skeleton": skeleton, "ours": ours}, repeat)
+        t = interleaved({"raw": raw_isal_loop(pages[:n]), "codec": codec, "skeleton": skeleton, "ours": ours}, repeat)
     finally:
         tfm.close()
     return [_row("deflate-iaa batch of 8", 1.30, t, "isal level 0, Z_FIXED, 4 KiB window, per page")]
@@ -301,7 +301,8 @@ def _per_page_rows(pages: list[bytes], repeat: int) -> list[Row]:
 
 def _eight_rows(pages: list[bytes], repeat: int) -> list[Row]:
     groups = [pages[i : i + 8] for i in range(0, len(pages) - 7, 8)]
-    bound = acomp.alloc("lz4").driver.compress_bound
+    with acomp.alloc("lz4") as tfm:
+        bound = tfm.driver.compress_bound  # a pure function of the size: it outlives the transform
     flat = {bytes}
 
     def compress(s: bytes, cap: int) -> bytes:
